@@ -227,15 +227,16 @@ class Moltbook:
         return [_row_dict(row) for row in rows]
 
     def stats(self) -> dict[str, Any]:
-        """Totals by event type and by status."""
+        """Totals by event type and by status, largest first (ties in the
+        order they first happened)."""
         conn = self.conn
         total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
         by_type = conn.execute(
             "SELECT event_type, count(*) FROM events GROUP BY event_type "
-            "ORDER BY count(*) DESC, event_type").fetchall()
+            "ORDER BY count(*) DESC, min(id)").fetchall()
         by_status = conn.execute(
             "SELECT status, count(*) FROM events GROUP BY status "
-            "ORDER BY count(*) DESC, status").fetchall()
+            "ORDER BY count(*) DESC, min(id)").fetchall()
         return {"total": total,
                 "by_event_type": {k: v for k, v in by_type},
                 "by_status": {k: v for k, v in by_status}}

@@ -133,13 +133,13 @@ def print_stats(stats: dict, as_json: bool = False) -> None:
         print(json.dumps(stats, sort_keys=True))
         return
     print(f"Total events: {stats['total']}")
+    # One column width for both tables, from the largest possible count.
+    width = len(str(stats["total"]))
     for title, key in (("By event_type", "by_event_type"),
                        ("By status", "by_status")):
         print()
         print(f"{title}:")
-        counts = stats[key]
-        width = max((len(str(n)) for n in counts.values()), default=1)
-        for name, count in counts.items():
+        for name, count in stats[key].items():
             print(f"  {count:>{width}} {name}")
 
 
