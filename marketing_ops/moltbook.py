@@ -54,6 +54,7 @@ CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
 CREATE INDEX IF NOT EXISTS events_platform_action
     ON events(platform, action, ts);
 CREATE INDEX IF NOT EXISTS events_draft ON events(draft, platform);
+CREATE INDEX IF NOT EXISTS events_action ON events(action);
 CREATE INDEX IF NOT EXISTS events_type ON events(event_type);
 CREATE INDEX IF NOT EXISTS events_status ON events(status);
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events

@@ -50,25 +50,32 @@ def pause(settings, reason: str, who: str, ledger) -> tuple[bool, dict]:
     if not reason:
         raise MarketingOpsError("give a reason, e.g. marketing-ops pause "
                                 "\"wrong link in the release post\"")
-    if settings.stop_file.exists():
-        existing = read_stop_file(settings)
-        ledger.record(action="PUBLISHING_PAUSED", status="skipped",
-                      message=f"already paused; kept the first reason "
-                              f"({existing.get('reason', '?')}); "
-                              f"new request by {who}: {reason}",
-                      details={"requested_by": who, "reason": reason})
-        return False, existing
+    # The file is created inside a ledger write transaction, and every run
+    # checks it inside the transaction that records its publish intent.
+    # So the ledger orders the two strictly: an intent recorded after the
+    # PUBLISHING_PAUSED event cannot exist.
+    with ledger.immediate() as conn:
+        if settings.stop_file.exists():
+            existing = read_stop_file(settings)
+            ledger.record(
+                action="PUBLISHING_PAUSED", status="skipped", conn=conn,
+                message=f"already paused; kept the first reason "
+                        f"({existing.get('reason', '?')}); new request by "
+                        f"{who}: {reason}",
+                details={"requested_by": who, "reason": reason})
+            return False, existing
 
-    fields = {
-        "reason": reason,
-        "paused_by": who,
-        "paused_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    text = "".join(f"{key}: {value}\n" for key, value in fields.items())
-    _write_exclusive(settings.stop_file, text)
-    ledger.record(action="PUBLISHING_PAUSED", status="success",
-                  message=f"publishing paused by {who}: {reason}",
-                  details=fields)
+        fields = {
+            "reason": reason,
+            "paused_by": who,
+            "paused_at": datetime.now(timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"),
+        }
+        text = "".join(f"{key}: {value}\n" for key, value in fields.items())
+        _write_exclusive(settings.stop_file, text)
+        ledger.record(action="PUBLISHING_PAUSED", status="success",
+                      conn=conn, details=fields,
+                      message=f"publishing paused by {who}: {reason}")
     return True, fields
 
 
