@@ -1,0 +1,441 @@
+"""The distribution agent: drafts out to every platform, one careful step
+at a time.
+
+For each run:
+
+1. kill switches (``STOP_ALL``, ``PUBLISH_ENABLED``);
+2. reconcile intents that an earlier, crashed run left without an outcome;
+3. preflight every platform, concurrently (circuit breakers);
+4. for each draft and each of its platforms: platform valid? -> budget
+   left? -> auto-approve -> connector renders -> policy verdict -> kill
+   switch again and the intent, in one ledger transaction -> the call ->
+   the outcome with its permalink;
+5. a summary: stdout, a JSON report in the state folder, a RUN_SUMMARY
+   event.
+
+Every decision is an event in the ledger.  The intent is recorded before the
+call and the outcome after it; a run that dies in between leaves an intent
+without an outcome, which the next run reconciles (it never posts again
+blindly).  ``DRY_RUN`` does all of it except the call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from marketing_ops.moltbook import utc_now
+from marketing_ops.safety import budget
+from marketing_ops.safety.killswitch import stop_reason
+
+logger = logging.getLogger(__name__)
+
+#: How far back the policy looks for earlier posts (no-repeat windows).
+RECENT_POSTS_DAYS = 60
+
+
+@dataclass
+class PostResult:
+    draft: str
+    platform: str
+    status: str          # published, failed, unknown, blocked, skipped, dry_run
+    reason: str = ""
+    permalink: str | None = None
+    reason_code: str | None = None
+    preview: str = ""
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    agent: str
+    mode: str                              # "live" or "dry-run"
+    started_at: str
+    finished_at: str = ""
+    stopped: str | None = None
+    preflight: list[dict[str, Any]] = field(default_factory=list)
+    posts: list[PostResult] = field(default_factory=list)
+    reconciled: list[PostResult] = field(default_factory=list)
+    draft_errors: list[str] = field(default_factory=list)
+    report_path: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        bad = {"failed", "unknown"}
+        if any(p.status in bad for p in self.posts + self.reconciled):
+            return 1
+        return 0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        return data
+
+    def lines(self) -> list[str]:
+        from marketing_ops.agents.preflight_summary import preflight_lines
+
+        out = [f"Run {self.run_id} ({self.agent}, {self.mode})"]
+        if self.stopped:
+            out.append(f"Publishing stopped: {self.stopped}")
+        out.extend(preflight_lines(self.preflight))
+        if self.reconciled:
+            out.append("Reconciled from an interrupted run:")
+            out.extend(_post_line(p) for p in self.reconciled)
+        if self.draft_errors:
+            out.append("Drafts with errors (skipped, left in place):")
+            out.extend(f"  {e}" for e in self.draft_errors)
+        if self.posts:
+            out.append("Posts:")
+            out.extend(_post_line(p) for p in self.posts)
+        elif not self.stopped:
+            out.append("Posts: none due")
+        counts: dict[str, int] = {}
+        for post in self.posts:
+            counts[post.status] = counts.get(post.status, 0) + 1
+        if counts:
+            out.append("Totals: " + ", ".join(f"{n} {s}" for s, n in
+                                              sorted(counts.items())))
+        if self.report_path:
+            out.append(f"Report: {self.report_path}")
+        return out
+
+
+def _post_line(post: PostResult) -> str:
+    tail = post.permalink or post.reason
+    return f"  {post.draft:<28} {post.platform:<9} {post.status:<9} {tail}"
+
+
+class Distribution:
+    """One distribution run over the drafts folder (plus any drafts the
+    orchestrator adds, such as a release announcement)."""
+
+    def __init__(self, settings, config, ledger, *, agent: str,
+                 dry_run: bool, extra_drafts=(), now: datetime | None = None):
+        self.settings = settings
+        self.config = config
+        self.ledger = ledger
+        self.agent = agent
+        self.dry_run = dry_run
+        self.extra_drafts = list(extra_drafts)
+        self.now = now or datetime.now(timezone.utc)
+        self.connectors: dict[str, Any] = {}
+        self.valid: set[str] = set()
+        self.summary = RunSummary(
+            run_id=ledger.run_id, agent=agent,
+            mode="dry-run" if dry_run else "live", started_at=utc_now())
+        schedule = config.schedule or {}
+        self.window_since = budget.iso(budget.window_start(
+            self.now, schedule.get("timezone", "Europe/Berlin"),
+            schedule.get("budget_window", "day")))
+        self._dry_run_used: dict[str, int] = {}
+
+    # -- the run ------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        self.record("RUN_STARTED", "success",
+                    f"{self.agent} run started ({self.summary.mode})")
+
+        stopped = stop_reason(self.settings)
+        if stopped and not self.dry_run:
+            self.summary.stopped = stopped
+            self.record("KILL_SWITCH", "blocked",
+                        f"publishing stopped: {stopped}; nothing was sent")
+            return self.finish()
+        if stopped:
+            self.record("KILL_SWITCH", "blocked",
+                        f"live publishing is stopped ({stopped}); the dry "
+                        "run goes on since it sends nothing")
+
+        from marketing_ops.agents.reconcile import reconcile
+
+        self.summary.reconciled = reconcile(
+            self.settings, self.config, self.ledger, self.connector)
+
+        from marketing_ops.agents.preflight import run_preflight
+
+        results = run_preflight(self.settings, self.config, self.ledger)
+        self.summary.preflight = [r.as_dict() for r in results]
+        self.valid = {r.platform for r in results if r.ok}
+
+        for draft in self.collect_drafts():
+            for platform in draft.platforms:
+                result = self.process(draft, platform)
+                if result is not None:
+                    self.summary.posts.append(result)
+                if self.summary.stopped:
+                    return self.finish()
+        return self.finish()
+
+    def collect_drafts(self):
+        from marketing_ops.drafts import load_drafts_lenient
+
+        drafts, errors = load_drafts_lenient(self.settings)
+        for error in errors:
+            self.summary.draft_errors.append(str(error))
+            self.record("DRAFT_INVALID", "error", str(error),
+                        event_type="ERROR", reason_code="INVALID_DRAFT")
+        seen = {d.id for d in drafts}
+        drafts.extend(d for d in self.extra_drafts if d.id not in seen)
+        return sorted(drafts, key=lambda d: d.id)
+
+    # -- one draft on one platform -----------------------------------------
+
+    def process(self, draft, platform: str) -> PostResult | None:
+        """Take one draft through every gate to one platform.  Returns what
+        happened, or None when there was nothing to do (done earlier, or
+        not due yet)."""
+        subject = draft.id
+
+        # Settled earlier (published, or unknown and waiting for a human):
+        # nothing to do and nothing to record again.
+        previous, outcome = budget.latest_attempt(
+            self.ledger.conn, platform, subject, "post")
+        if previous is not None and outcome in ("success", "unknown"):
+            return None
+        if previous is not None and outcome is None:
+            return None   # in flight in another run; reconcile handles it
+
+        if not draft.is_due(self.now):
+            return None
+        if draft.is_expired(self.now):
+            return self.blocked(draft, platform, "DRAFT_EXPIRED",
+                                "expired before it could be posted")
+
+        if platform == "hn":
+            return self.blocked(draft, platform, "PLATFORM_UNSUPPORTED",
+                                "Hacker News has no write API; post it by "
+                                "hand", reason_code="UNSUPPORTED_AUTH")
+        if platform not in self.valid:
+            return self.blocked(draft, platform, "PLATFORM_SKIPPED",
+                                "circuit breaker open or preflight failed")
+
+        limit = self.settings.max_live_posts_per_platform
+        used = self.budget_used(platform)
+        if used >= limit:
+            return self.blocked(draft, platform, "BUDGET_CHECK",
+                                f"budget used: {used} of {limit} posts "
+                                "today", reason_code="BUDGET_EXHAUSTED")
+
+        self.record("APPROVAL", "success", "auto-approved (no human gate)",
+                    platform=platform, draft=subject)
+
+        connector = self.connector(platform)
+        marker = uuid.uuid4().hex[:16]
+        try:
+            rendered = connector.render(draft, kind="post", marker=marker)
+        except Exception as exc:   # a connector bug must not end the run
+            logger.warning("%s: could not render %s: %s", platform, subject,
+                           exc)
+            return self.blocked(draft, platform, "RENDER", f"could not "
+                                f"render: {exc}", status="failed",
+                                reason_code="INVALID_CONTENT")
+
+        verdict = self.policy_verdict(rendered, platform)
+        self.record("POLICY_VERDICT",
+                    "success" if verdict.allowed else "blocked",
+                    _verdict_text(verdict), platform=platform, draft=subject,
+                    details={"rules": verdict.decided_by,
+                             "reasons": verdict.reasons})
+        if not verdict.allowed:
+            return PostResult(subject, platform, "blocked",
+                              "policy: " + _verdict_text(verdict),
+                              reason_code="POLICY_DENIED",
+                              preview=_preview(rendered))
+
+        if self.dry_run:
+            return self.dry_run_result(draft, platform, rendered)
+        return self.publish(draft, platform, rendered, marker)
+
+    def publish(self, draft, platform, rendered, marker) -> PostResult:
+        subject = draft.id
+        claim = budget.claim(
+            self.ledger, platform=platform, subject=subject, kind="post",
+            limit=self.settings.max_live_posts_per_platform,
+            since=self.window_since,
+            stop_check=lambda: stop_reason(self.settings),
+            message=f"about to publish {subject} on {platform}",
+            details={"marker": marker, "text": rendered.plain_text,
+                     "title": rendered.title})
+        if isinstance(claim, budget.Refusal):
+            return self.refused(draft, platform, claim)
+
+        connector = self.connector(platform)
+        try:
+            outcome = connector.publish(rendered)
+        except Exception as exc:
+            # Whatever happened, the call may have gone out: unknown, never
+            # retried automatically.
+            from marketing_ops.platforms.base import Outcome
+            outcome = Outcome.unknown("NETWORK_ERROR",
+                                      f"connector error: {exc}")
+
+        status = {"published": "success", "failed": "failed",
+                  "unknown": "unknown"}[outcome.status]
+        message = (f"published {subject} on {platform}"
+                   if outcome.status == "published" else
+                   f"{outcome.status}: {outcome.detail}")
+        if outcome.status == "unknown":
+            message += ("; not retried — check the platform by hand, then "
+                        f"see 'marketing-ops drafts'")
+        budget.record_outcome(
+            self.ledger, claim, kind="post", platform=platform,
+            subject=subject, status=status, message=message,
+            reason_code=outcome.reason_code, permalink=outcome.permalink,
+            details={"remote_id": outcome.remote_id,
+                     "retry_after": outcome.retry_after})
+
+        if outcome.status != "published":
+            self.after_failure(platform, outcome)
+        return PostResult(subject, platform,
+                          "published" if status == "success" else status,
+                          outcome.detail if status != "success" else "",
+                          permalink=outcome.permalink,
+                          reason_code=outcome.reason_code,
+                          preview=_preview(rendered))
+
+    def after_failure(self, platform: str, outcome) -> None:
+        """Credentials revoked or a rate limit mid-run: open the breaker and
+        leave the platform alone for the rest of the run."""
+        from marketing_ops.platforms.base import BREAKER_REASONS
+        from marketing_ops.safety import circuit
+
+        if outcome.reason_code in BREAKER_REASONS:
+            circuit.open_breaker(
+                self.settings, self.ledger, platform, outcome.reason_code,
+                outcome.detail,
+                self.connector(platform).credential_fingerprint(),
+                config=self.config.platforms)
+            self.valid.discard(platform)
+
+    def refused(self, draft, platform, refusal) -> PostResult | None:
+        if refusal.reason == "stopped":
+            self.summary.stopped = refusal.detail
+            self.record("KILL_SWITCH", "blocked",
+                        f"publishing stopped mid-run: {refusal.detail}; "
+                        "no further posts", platform=platform,
+                        draft=draft.id)
+            return PostResult(draft.id, platform, "blocked",
+                              f"kill switch: {refusal.detail}")
+        if refusal.reason == "budget":
+            return self.blocked(draft, platform, "BUDGET_CHECK",
+                                refusal.detail,
+                                reason_code="BUDGET_EXHAUSTED")
+        # Another run claimed it a moment ago: that run reports it.
+        return None
+
+    def dry_run_result(self, draft, platform, rendered) -> PostResult:
+        used = self.budget_used(platform)
+        self._dry_run_used[platform] = self._dry_run_used.get(platform, 0) + 1
+        self.record("PLATFORM_RESULT", "dry_run",
+                    f"dry run: would publish {draft.id} on {platform} "
+                    f"(budget {used + 1} of "
+                    f"{self.settings.max_live_posts_per_platform})",
+                    platform=platform, draft=draft.id,
+                    details={"text": rendered.plain_text,
+                             "measures": {k: list(v) for k, v in
+                                          rendered.measures.items()}})
+        return PostResult(draft.id, platform, "dry_run", "would publish",
+                          preview=_preview(rendered))
+
+    # -- helpers ------------------------------------------------------------
+
+    def budget_used(self, platform: str) -> int:
+        used = budget.budget_used(self.ledger.conn, platform, "post",
+                                  self.window_since)
+        return used + self._dry_run_used.get(platform, 0)
+
+    def policy_verdict(self, rendered, platform):
+        from marketing_ops.safety.policy import PolicyContext, evaluate
+
+        context = PolicyContext(
+            now=self.now,
+            recent=lambda p: recent_posts(self.ledger, p, self.now))
+        return evaluate(self.config.policy, rendered, context)
+
+    def connector(self, platform: str):
+        if platform not in self.connectors:
+            from marketing_ops.platforms import get_connector
+            self.connectors[platform] = get_connector(
+                platform, self.settings, self.config.platforms)
+        return self.connectors[platform]
+
+    def blocked(self, draft, platform, action, reason, *,
+                status="blocked", reason_code=None) -> PostResult:
+        self.record(action, status, reason, platform=platform,
+                    draft=draft.id, reason_code=reason_code)
+        return PostResult(draft.id, platform, status, reason,
+                          reason_code=reason_code)
+
+    def record(self, action, status, message, **fields) -> None:
+        self.ledger.record(action=action, status=status, message=message,
+                           **fields)
+
+    def finish(self) -> RunSummary:
+        self.summary.finished_at = utc_now()
+        self.summary.report_path = str(write_report(self.settings,
+                                                    self.summary))
+        counts: dict[str, int] = {}
+        for post in self.summary.posts:
+            counts[post.status] = counts.get(post.status, 0) + 1
+        self.record("RUN_SUMMARY",
+                    "success" if self.summary.exit_code == 0 else "failed",
+                    f"{self.agent} run finished: " + (", ".join(
+                        f"{n} {s}" for s, n in sorted(counts.items()))
+                        or "nothing to post"),
+                    details={"posts": [asdict(p) for p in self.summary.posts],
+                             "stopped": self.summary.stopped,
+                             "report": self.summary.report_path})
+        return self.summary
+
+
+def recent_posts(ledger, platform: str, now: datetime
+                 ) -> list[tuple[datetime, str]]:
+    """Earlier live posts on ``platform`` that may have gone out (for the
+    policy's no-repeat and minimum-interval rules)."""
+    since = budget.iso(now - timedelta(days=RECENT_POSTS_DAYS))
+    rows = ledger.conn.execute(
+        "SELECT i.ts, i.details FROM events i "
+        "WHERE i.platform = ? AND i.action = 'PUBLISH_INTENT' AND i.ts >= ? "
+        "AND NOT EXISTS (SELECT 1 FROM events r "
+        "                WHERE r.dedupe_key = 'result:' || i.id "
+        "                AND r.status = 'failed')",
+        (platform, since)).fetchall()
+    posts = []
+    for row in rows:
+        details = json.loads(row["details"] or "{}")
+        moment = datetime.fromisoformat(row["ts"].replace("Z", "+00:00"))
+        posts.append((moment, details.get("text", "")))
+    return posts
+
+
+def _verdict_text(verdict) -> str:
+    if verdict.allowed:
+        return "allowed"
+    return "; ".join(verdict.reasons) or ", ".join(verdict.decided_by)
+
+
+def _preview(rendered) -> str:
+    text = " ".join((rendered.plain_text or "").split())
+    return text[:80] + ("…" if len(text) > 80 else "")
+
+
+def write_report(settings, summary: RunSummary) -> Path:
+    """The run's JSON report, written atomically to ``reports/``."""
+    from marketing_ops.redact import redact
+
+    folder = Path(settings.state_dir) / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"run-{summary.run_id}.json"
+    summary.report_path = str(path)
+    text = redact(json.dumps(summary.as_dict(), indent=2, default=str),
+                  settings.secret_values())
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return path
