@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", metavar="DIR",
                       help="keep the demo's configuration and state in DIR")
 
-    sandbox = command("sandbox", "marketing_ops.sandbox.server:command",
+    sandbox = command("sandbox", "marketing_ops.demo:command_sandbox",
                       "run the local stand-in for the platform APIs")
     sandbox.add_argument("action", choices=["serve"])
     sandbox.add_argument("--host", default="127.0.0.1")

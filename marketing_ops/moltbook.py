@@ -85,8 +85,10 @@ class Moltbook:
     """The ledger at ``path``.  ``redact`` lists values never to store."""
 
     def __init__(self, path: str | Path, redact: Iterable[str] = (),
-                 run_id: str | None = None, agent: str = "cli"):
+                 run_id: str | None = None, agent: str = "cli",
+                 readonly: bool = False):
         self.path = Path(path)
+        self.readonly = readonly
         self.secrets = [s for s in redact if s]
         self.run_id = run_id
         self.agent = agent
@@ -101,6 +103,8 @@ class Moltbook:
         return self._conn
 
     def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            return self._connect_readonly()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
@@ -112,6 +116,22 @@ class Moltbook:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._prepare(conn)
+        return conn
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """A connection that cannot write, for views that must change
+        nothing (``plan``).  A ledger that does not exist yet reads as an
+        empty one, without creating a file."""
+        if self.path.exists():
+            uri = f"file:{self.path}?mode=ro"
+        else:
+            uri = "file:empty-ledger?mode=memory&cache=private"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.row_factory = sqlite3.Row
+        if not self.path.exists():
+            for statement in _split_sql(_SCHEMA):
+                conn.execute(statement)
         return conn
 
     def _prepare(self, conn: sqlite3.Connection) -> None:

@@ -439,3 +439,113 @@ def write_report(settings, summary: RunSummary) -> Path:
     temporary.write_text(text + "\n", encoding="utf-8")
     os.replace(temporary, path)
     return path
+
+
+# -- plan -------------------------------------------------------------------
+
+def build_plan(settings, config, ledger, *, now: datetime | None = None
+               ) -> list[dict[str, Any]]:
+    """What the next run would do per draft and platform, computed without
+    a single side effect: no network call, no ledger write, no lock file.
+    Breaker state is read from the lock files as they are; budgets from the
+    ledger as it is."""
+    from marketing_ops.drafts import load_drafts_lenient
+    from marketing_ops.safety import circuit
+
+    now = now or datetime.now(timezone.utc)
+    schedule = config.schedule or {}
+    since = budget.iso(budget.window_start(
+        now, schedule.get("timezone", "Europe/Berlin"),
+        schedule.get("budget_window", "day")))
+    stopped = stop_reason(settings)
+    drafts, errors = load_drafts_lenient(settings)
+    planner = Distribution(settings, config, ledger, agent="plan",
+                           dry_run=True, now=now)
+
+    rows: list[dict[str, Any]] = [{"error": str(e)} for e in errors]
+    planned: dict[str, int] = {}
+    for draft in sorted(drafts, key=lambda d: d.id):
+        for platform in draft.platforms:
+            row = {"draft": draft.id, "platform": platform}
+            rows.append(row)
+            previous, outcome = budget.latest_attempt(
+                ledger.conn, platform, draft.id, "post")
+            if previous is not None and outcome in ("success", "unknown"):
+                row["action"] = f"nothing (already {outcome})"
+                continue
+            if not draft.is_due(now):
+                row["action"] = "nothing yet (not_before is later)"
+                continue
+            if draft.is_expired(now):
+                row["action"] = "skip (expired)"
+                continue
+            if platform == "hn":
+                row["action"] = "skip (Hacker News has no write API)"
+                continue
+            breaker = circuit.breaker_state(settings, platform)
+            row["breaker"] = breaker
+            used = budget.budget_used(ledger.conn, platform, "post", since)
+            used += planned.get(platform, 0)
+            limit = settings.max_live_posts_per_platform
+            row["budget_left"] = max(limit - used, 0)
+
+            rendered = planner.connector(platform).render(
+                draft, kind="post", marker="plan")
+            row["text"] = rendered.text
+            row["measures"] = {k: list(v) for k, v in
+                               rendered.measures.items()}
+            context_ledger = ledger
+            from marketing_ops.safety.policy import PolicyContext, evaluate
+            verdict = evaluate(config.policy, rendered, PolicyContext(
+                now=now, recent=lambda p: recent_posts(context_ledger, p,
+                                                       now)))
+            row["policy"] = _verdict_text(verdict)
+
+            if stopped:
+                row["action"] = f"hold ({stopped})"
+            elif breaker != "closed":
+                row["action"] = f"skip (circuit breaker {breaker})"
+            elif not verdict.allowed:
+                row["action"] = "block (policy)"
+            elif used >= limit:
+                row["action"] = "hold (budget used up)"
+            else:
+                row["action"] = ("publish (dry run)" if settings.dry_run
+                                 else "publish")
+                planned[platform] = planned.get(platform, 0) + 1
+    return rows
+
+
+def command_plan(args) -> int:
+    from marketing_ops.config import load_config
+    from marketing_ops.config.settings import load_settings
+    from marketing_ops.moltbook import Moltbook
+
+    settings = load_settings(args.config_dir, args.state_dir)
+    config = load_config(settings)
+    ledger = Moltbook(settings.ledger_path, readonly=True,
+                      redact=settings.secret_values())
+    try:
+        rows = build_plan(settings, config, ledger)
+    finally:
+        ledger.close()
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, sort_keys=True))
+        return 0
+    if not rows:
+        print("No drafts in the queue.")
+    for row in rows:
+        if "error" in row:
+            print(f"! {row['error']}")
+            continue
+        print(f"{row['draft']} -> {row['platform']}: {row['action']}")
+        if "text" in row:
+            sizes = ", ".join(f"{name} {length}/{limit} {unit}"
+                              for name, (length, limit, unit)
+                              in row["measures"].items())
+            print(f"    length: {sizes}; policy: {row['policy']}; budget "
+                  f"left: {row['budget_left']}; breaker: {row['breaker']}")
+            for line in row["text"].splitlines()[:6]:
+                print(f"    | {line}")
+    return 0
