@@ -34,7 +34,7 @@ Read more: https://example.org/marketing-ops
 """,
     "hype.md": """\
 ---
-id: too-good-to-be-true
+id: airdrop-hype
 title: Guaranteed returns for every star!
 platforms: [telegram]
 ---
@@ -70,8 +70,11 @@ def command_demo(args) -> int:
     return exit_code
 
 
-def write_demo_config(workdir: Path, sandbox) -> Path:
-    """Example configuration pointed at the sandbox, with three drafts."""
+def write_demo_config(workdir: Path, sandbox, drafts=None,
+                      env_overrides=None) -> Path:
+    """Example configuration pointed at the sandbox, with the demo's three
+    drafts (or ``drafts``: file name -> text) and the demo's .env
+    (changed by ``env_overrides``).  The tests build on it too."""
     import yaml
 
     from marketing_ops.resources import example_config_dir
@@ -99,11 +102,11 @@ def write_demo_config(workdir: Path, sandbox) -> Path:
            "MAX_LIVE_POSTS_PER_PLATFORM": "1",
            "MAX_LIVE_REPLIES_PER_PLATFORM": "2", "ENABLE_HN": "true",
            "MARKETING_OPS_STATE_DIR": str(workdir / "state"),
-           **sandbox.env()}
+           **sandbox.env(), **(env_overrides or {})}
     (config_dir / ".env").write_text(
         "# Written by marketing-ops demo: sandbox credentials only.\n"
         + "".join(f"{k}={_quote(v)}\n" for k, v in env.items()))
-    for name, text in DEMO_DRAFTS.items():
+    for name, text in (DEMO_DRAFTS if drafts is None else drafts).items():
         (config_dir / "drafts" / name).write_text(text)
     return config_dir
 
