@@ -389,10 +389,10 @@ class GitHubSandbox(PlatformSandbox):
     def _resolve(self, query: str, variables: dict[str, Any]):
         if "createDiscussion" in query:
             args = field_arguments(query, "createDiscussion", variables)
-            return self._create_discussion(args.get("input") or {})
+            return self._create_discussion((args or {}).get("input") or {})
         if "addDiscussionComment" in query:
             args = field_arguments(query, "addDiscussionComment", variables)
-            return self._add_discussion_comment(args.get("input") or {})
+            return self._add_discussion_comment((args or {}).get("input") or {})
 
         data: dict[str, Any] = {}
         errors: list[dict[str, Any]] = []

@@ -381,7 +381,7 @@ class _Handler(BaseHTTPRequestHandler):
                 method=self.command, path="/" + tail, query=query,
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body, url=f"http://{host}{self.path}")
-            response = sandbox.handle_platform(prefix, request)
+            response = self._platform_response(sandbox, prefix, request)
         else:
             response = Response.json(404, {
                 "error": f"no platform at /{prefix}; the sandbox serves "
@@ -392,6 +392,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._cut()
             return
         self._write(response)
+
+    def _platform_response(self, sandbox, prefix, request):
+        try:
+            return sandbox.handle_platform(prefix, request)
+        except Exception:
+            # A bug in the sandbox must not look like an injected fault
+            # (a dropped connection) or like a platform answer.
+            logger.exception("sandbox failed on %s %s", request.method,
+                             request.path)
+            return Response.json(500, {"error": "the sandbox itself failed "
+                                                "on this request; see its "
+                                                "log"})
 
     def _write(self, response: Response) -> None:
         self.send_response(response.status)

@@ -81,7 +81,10 @@ class TelegramSandbox(PlatformSandbox):
         token, method = match.group(1), match.group(2).lower()
         names = METHOD_NAMES.get(method)
         if method == "sendmessage":
-            params = _params(request)
+            try:
+                params = _params(request)
+            except BadRequestBody:
+                params = {}  # the method itself answers "can't parse JSON"
             is_reply = bool(params.get("reply_parameters")
                             or params.get("reply_to_message_id"))
             names = ("reply" if is_reply else "publish", "sendMessage")

@@ -194,3 +194,15 @@ def test_two_servers_are_independent():
         discord_post(first)
 
         assert len(first.posts) == 1 and second.posts == []
+
+
+def test_cut_on_a_kept_alive_connection_is_not_silently_resent(sandbox):
+    with requests.Session() as session:
+        url = sandbox.env()["DISCORD_WEBHOOK_URL"]
+        assert session.get(url, timeout=5).status_code == 200  # opens the connection
+        sandbox.inject("discord", "publish", "cut_after_record")
+
+        with pytest.raises(requests.ConnectionError):
+            session.post(url, params={"wait": "true"}, json={"content": "once"}, timeout=5)
+
+    assert [p["text"] for p in sandbox.posts] == ["once"]

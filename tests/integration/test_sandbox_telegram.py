@@ -1,5 +1,7 @@
 """The sandbox's Telegram Bot API stand-in, exercised over real HTTP."""
 
+import time
+
 import requests
 
 from marketing_ops.sandbox import accounts
@@ -167,3 +169,36 @@ def test_revoked_token_and_kicked_bot(sandbox):
     assert kicked.status_code == 403
     assert kicked.json()["description"].startswith("Forbidden: bot is not a member")
     assert revoked.status_code == 401
+
+
+def test_long_poll_wakes_when_a_comment_arrives(sandbox):
+    import threading
+
+    post = call(sandbox, "sendMessage", chat_id=CHANNEL, text="hello").json()["result"]
+    pending = call(sandbox, "getUpdates").json()["result"]
+    offset = pending[-1]["update_id"] + 1
+    timer = threading.Timer(0.2, sandbox.seed_mention, args=("telegram", "late"),
+                            kwargs={"reply_to": post["message_id"]})
+    timer.start()
+
+    response = call(sandbox, "getUpdates", offset=offset, timeout=5)
+    timer.join()
+
+    assert [u["message"]["text"] for u in response.json()["result"]] == ["late"]
+    assert response.elapsed.total_seconds() < 3
+
+
+def test_a_second_poller_ends_the_first_with_409(sandbox):
+    import threading
+
+    results = {}
+    first = threading.Thread(target=lambda: results.setdefault(
+        "first", call(sandbox, "getUpdates", timeout=3)))
+    first.start()
+    time.sleep(0.2)
+    results["second"] = call(sandbox, "getUpdates", timeout=0)
+    first.join()
+
+    assert results["first"].status_code == 409
+    assert results["first"].json()["description"].startswith("Conflict:")
+    assert results["second"].status_code == 200
