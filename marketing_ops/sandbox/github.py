@@ -821,6 +821,9 @@ def _body_problem(body: Any, resource: str) -> Response | None:
 
 def _sort_repos(repos: list[dict[str, Any]], sort: str | None,
                 order: str | None) -> None:
+    # GitHub's default "best match" ranking is not reproducible; without a
+    # sort parameter the sandbox orders by stars, which is what a caller
+    # that relies on the default would see most often for topic searches.
     key = {"stars": "stargazers_count", "forks": "forks_count",
            "updated": "updated_at"}.get(sort or "", "stargazers_count")
     repos.sort(key=lambda r: (r[key], r["full_name"]),

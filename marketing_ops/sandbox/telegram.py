@@ -368,7 +368,12 @@ class TelegramSandbox(PlatformSandbox):
 
 
 def _params(request: Request) -> dict[str, Any]:
-    """Telegram takes parameters from the query, a form or a JSON body."""
+    """Telegram takes parameters from the query, a form or a JSON body.
+
+    multipart/form-data (used to upload files) is not read: its fields are
+    ignored, so a text-only call sent as multipart looks empty here.
+    Parsing it with the email package would fix that if a connector needs it.
+    """
     params: dict[str, Any] = {k: v[-1] for k, v in request.query.items()}
     if request.content_type == "application/json" and request.body:
         body = request.json()
