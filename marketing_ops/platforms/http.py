@@ -211,7 +211,7 @@ class HttpClient:
 
     def safe(self, text: str) -> str:
         """``text`` with URL credentials masked and known secrets removed."""
-        return mask_url(redact(text, self.secrets))
+        return redact(mask_url(text), self.secrets)
 
     def describe(self, reply: Reply) -> str:
         if reply.status is None:

@@ -324,7 +324,10 @@ def _api_error(method: str, status, payload: dict) -> Outcome:
     if migrate:
         return Outcome.failed(PERMISSION_DENIED, f"{what}; the group moved "
                               f"to {migrate}: update TELEGRAM_CHANNEL_ID")
-    if code in (401, 404) and method == "getMe" or code == 401:
+    if code in (401, 404):
+        # 401: a well-formed token Telegram does not know; 404: a token
+        # that is not even well-formed (the method names here are fixed,
+        # so a 404 cannot mean a wrong method).
         return Outcome.failed(AUTH_FAILED, f"{what}; the bot token is "
                               "invalid or revoked")
     if code == 409:
