@@ -184,9 +184,16 @@ def _check(rule, rendered, context) -> list[str]:
 
 
 def checked_text(rendered) -> str:
-    """What the rules read: title, plain text and a link post's URL."""
-    parts = [rendered.title or "", rendered.plain_text or "",
-             str((rendered.fields or {}).get("url") or "")]
+    """What the rules read: title, plain text and a link post's URL.
+
+    Some connectors put the title or the URL into the plain text already
+    (Telegram sends the title as the first line); each is read once, or one
+    hashtag in a title or one link would count twice."""
+    plain = rendered.plain_text or ""
+    title = rendered.title or ""
+    url = str((rendered.fields or {}).get("url") or "")
+    parts = [title if title not in plain else "", plain,
+             url if url not in plain else ""]
     return "\n".join(p for p in parts if p)
 
 
@@ -570,31 +577,65 @@ def render_example(platform: str, text: str, *, title: str | None = None,
                    kind: str = "post", url: str | None = None,
                    connector=None):
     """A :class:`Rendered` for a policy example, measured the way the
-    platform measures.  Uses ``connector.render_text`` when the connector
-    offers it; otherwise :func:`fallback_rendered`."""
-    render_text = getattr(connector, "render_text", None)
-    if render_text is not None:
-        rendered = render_text(text, title=title, kind=kind)
-        if url:
-            from dataclasses import replace
-            rendered = replace(rendered, fields={**rendered.fields,
-                                                 "url": url})
-        return rendered
-    return fallback_rendered(platform, text, title=title, kind=kind, url=url)
+    platform measures: by the platform's connector where there is one,
+    else by :func:`fallback_rendered`."""
+    from dataclasses import replace
+
+    rendered = None
+    if connector is not None:
+        rendered = _connector_rendered(connector, platform, text, title,
+                                       kind, url)
+    if rendered is None:
+        rendered = fallback_rendered(platform, text, title=title, kind=kind,
+                                     url=url)
+    if url and rendered.fields.get("url") != url:
+        rendered = replace(rendered, fields={**rendered.fields, "url": url})
+    return rendered
+
+
+def _connector_rendered(connector, platform, text, title, kind, url):
+    """The connector's own rendering of an example: its ``render_text``
+    where offered, else a one-off draft (or mention, for a reply) holding
+    the example's text.  None when the connector cannot render at all
+    (Hacker News)."""
+    from marketing_ops.drafts import Draft
+    from marketing_ops.errors import MarketingOpsError
+    from marketing_ops.platforms.base import Mention
+
+    try:
+        render_text = getattr(connector, "render_text", None)
+        if render_text is not None:
+            return render_text(text, title=title, kind=kind)
+        if kind == "reply":
+            mention = Mention(platform=platform, id="policy-example",
+                              thread_id=None, author=None, text="", url=None,
+                              addressed_us=True, created_at=None)
+            return connector.render_reply(mention, text)
+        override = {"text": text}
+        if platform == "reddit" and url:
+            override = {"kind": "link", "url": url}
+        draft = Draft(id="policy-example", title=title or "", body=text,
+                      platforms=(platform,), overrides={platform: override})
+        return connector.render(draft, kind=kind)
+    except MarketingOpsError as exc:
+        logger.debug("%s cannot render the example (%s); measuring it "
+                     "with the fallback", platform, exc)
+        return None
 
 
 # The limits each platform documents, in its own units.  Measuring is the
 # connectors' job (they know the exact escaping and counting); this table
-# stands in only where a connector does not yet offer render_text(), so
-# policy examples can run without it.  What is missing: escaping effects
-# (Telegram counts after entity parsing) and GitHub title limits.  When
-# every connector has render_text(), delete this fallback.
+# stands in only where no connector can render an example (Hacker News, or
+# a platform module that cannot be imported), so the examples still run.
+# It knows nothing of escaping, and field names must be kept equal to the
+# connectors' by hand; a rule with 'field:' set that names a field the
+# connector does not measure is silently skipped.
 _FALLBACK_LIMITS: dict[str, dict[str, tuple[int, str]]] = {
     "github": {"body": (65536, "chars")},
-    "telegram": {"text": (4096, "chars")},
+    "telegram": {"text": (4096, "utf16")},
     "x": {"text": (280, "weighted")},
     "reddit": {"title": (300, "chars"), "body": (40000, "chars")},
-    "discord": {"text": (2000, "chars")},
+    "discord": {"content": (2000, "chars")},
     "hn": {"title": (80, "chars")},
 }
 
@@ -606,18 +647,20 @@ def fallback_rendered(platform: str, text: str, *, title: str | None = None,
     measures = {}
     for name, (limit, unit) in _FALLBACK_LIMITS[platform].items():
         value = title or "" if name == "title" else text
-        length = _weighted_length(value) if unit == "weighted" \
-            else len(value)
+        length = _length(value, unit)
         measures[name] = (length, limit, unit)
     return Rendered(platform=platform, kind=kind, text=text,
                     plain_text=text, title=title, measures=measures,
                     fields={"url": url} if url else {})
 
 
-def _weighted_length(text: str) -> int:
-    from twitter_text import parse_tweet
-
-    return parse_tweet(text).weightedLength
+def _length(text: str, unit: str) -> int:
+    if unit == "weighted":
+        from twitter_text import parse_tweet
+        return parse_tweet(text).weightedLength
+    if unit == "utf16":
+        return len(text.encode("utf-16-le")) // 2
+    return len(text)
 
 
 # -- the ``policy`` command -----------------------------------------------
@@ -707,6 +750,7 @@ class _ConnectorCache:
     def __init__(self, settings):
         self.settings = settings
         self.built: dict[str, Any] = {}
+        self.why_not: dict[str, str] = {}
         self._platforms_config = None
 
     def get(self, platform: str):
@@ -715,13 +759,18 @@ class _ConnectorCache:
         return self.built[platform]
 
     def _build(self, platform: str):
+        from marketing_ops.errors import MarketingOpsError
+
         try:
             from marketing_ops.platforms.base import get_connector
             return get_connector(platform, self.settings,
                                  self.platforms_config())
-        except (ImportError, AttributeError) as exc:
+        except ConfigErrors:
+            raise       # a broken platforms.yaml is the operator's to fix
+        except (ImportError, MarketingOpsError) as exc:
             logger.debug("no connector for %s (%s); using the fallback "
                          "measurement", platform, exc)
+            self.why_not[platform] = str(exc)
             return None
 
     def platforms_config(self):
@@ -767,13 +816,16 @@ def _check_on(platform, draft, policy, context, connectors):
 
     connector = connectors.get(platform)
     if connector is None:
-        return f"{platform:<9} cannot render: no connector available", False
+        why = connectors.why_not.get(platform, "no connector")
+        return f"{platform:<9} cannot render: {why}", False
     try:
         rendered = connector.render(draft)
     except MarketingOpsError as exc:
         return f"{platform:<9} cannot render: {exc}", False
     verdict = evaluate(policy, rendered, context)
-    return f"{platform:<9} {verdict.summary()}", verdict.allowed
+    sizes = ", ".join(f"{name} {length}/{limit} {unit}" for name,
+                      (length, limit, unit) in rendered.measures.items())
+    return f"{platform:<9} {verdict.summary()} [{sizes}]", verdict.allowed
 
 
 def find_draft(settings, which: str):

@@ -447,3 +447,91 @@ def test_policy_check_without_a_draft_says_how(config_dir, capsys):
 def test_policy_check_of_an_unknown_draft(config_dir, capsys):
     assert run_cli(config_dir, "check", "nope") == 2
     assert "no draft with id 'nope'" in capsys.readouterr().err
+
+
+def test_policy_check_shows_each_platform_and_exits_1_on_a_deny(
+        config_dir, capsys):
+    drafts = config_dir / "drafts"
+    drafts.mkdir()
+    (drafts / "bad.md").write_text(
+        "---\nid: bad\ntitle: Our airdrop\nplatforms: [x, github]\n---\n"
+        "Join our airdrop! https://example.org\n")
+
+    code = run_cli(config_dir, "check", "bad")
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert out[0].startswith("x         deny by no-financial-promises: ")
+    assert "contains forbidden term 'airdrop'" in out[0]
+    assert out[0].endswith("weighted]")
+    assert out[1].startswith("github    deny by no-financial-promises")
+
+
+def test_policy_check_accepts_a_file_and_exits_0_when_allowed(
+        config_dir, capsys):
+    from marketing_ops.safety import policy as module
+
+    draft = REPO / "config" / "drafts" / "release-1.4.0.md"
+    shutil.copytree(REPO / "config" / "drafts", config_dir / "drafts")
+    # The shipped quiet hours would deny a check run at night.
+    policy = load_policy(config_dir / "policy.yaml")
+    policy["rules"] = [r for r in policy["rules"]
+                       if r["kind"] != "quiet_hours"]
+    from marketing_ops.config.settings import load_settings
+    settings = load_settings(config_dir, config_dir.parent / "state",
+                             environ={})
+
+    code = module.check_draft(settings, policy, str(draft))
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert [line.split()[0] for line in out.splitlines()] == \
+        ["github", "telegram", "x", "discord"]
+
+
+def test_examples_are_measured_by_the_connectors_like_the_fallback():
+    """The fallback table must name the same fields in the same units as
+    the connectors, or a 'field:' rule would mean different things in
+    examples and in real runs."""
+    from marketing_ops.config.settings import load_settings
+    from marketing_ops.safety.policy import _ConnectorCache, render_example
+
+    settings = load_settings(REPO / "config", "/nonexistent", environ={})
+    connectors = _ConnectorCache(settings)
+    text = "Hello 日本 https://example.org/a"
+    for platform in ("github", "telegram", "x", "reddit", "discord"):
+        connector = connectors.get(platform)
+        assert connector is not None, connectors.why_not
+        real = render_example(platform, text, title="T",
+                              connector=connector)
+        fallback = fallback_rendered(platform, text, title="T")
+        assert {n: (lim, unit) for n, (_len, lim, unit)
+                in real.measures.items()} == \
+            {n: (lim, unit) for n, (_len, lim, unit)
+             in fallback.measures.items()}, platform
+        assert real.measures == fallback.measures or platform in (
+            "telegram", "reddit"), platform
+
+
+def test_render_text_is_preferred_when_a_connector_offers_it():
+    from marketing_ops.safety.policy import render_example
+
+    class Measuring:
+        def render_text(self, text, *, title=None, kind="post"):
+            return rendered(text, platform="x", kind=kind,
+                            measures={"text": (999, 280, "weighted")})
+
+    made = render_example("x", "hi", connector=Measuring(),
+                          url="https://e.org")
+    assert made.measures["text"] == (999, 280, "weighted")
+    assert made.fields["url"] == "https://e.org"
+
+
+def test_a_title_repeated_in_the_plain_text_is_read_once():
+    post = Rendered(platform="telegram", kind="post",
+                    text="<b>#launch</b>\n\nbody", plain_text="#launch\n\nbody",
+                    title="#launch", measures={"text": (14, 4096, "utf16")},
+                    fields={})
+    verdict = evaluate({"rules": [rule("max_hashtags", max=1)]}, post,
+                       PolicyContext(now=NOON))
+    assert verdict.allowed, verdict.summary()
