@@ -150,6 +150,5 @@ def command_sandbox(args) -> int:
     """``marketing-ops sandbox serve``: the sandbox in the foreground."""
     from marketing_ops.sandbox.server import serve
 
-    serve(args.host, args.port, latency=args.latency) if args.latency \
-        else serve(args.host, args.port)
+    serve(args.host, args.port, latency=args.latency)
     return 0

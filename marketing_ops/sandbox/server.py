@@ -429,9 +429,13 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run a sandbox in the foreground until interrupted (Ctrl-C, SIGTERM)."""
+def serve(host: str = "127.0.0.1", port: int = 8765,
+          latency: float = 0.0) -> None:
+    """Run a sandbox in the foreground until interrupted (Ctrl-C, SIGTERM).
+    ``latency`` seconds are added to every response."""
     sandbox = SandboxServer(host, port).start()
+    if latency:
+        sandbox.set_latency(latency)
     lines = [f"marketing-ops sandbox listening on {sandbox.url}",
              "# Sandbox accounts (fake values that only this sandbox "
              "accepts):"]
