@@ -74,6 +74,11 @@ def validate_everything(config_dir: Path | None = None,
         errors.append(exc)
     except ImportError:
         pass
+
+    # What the policy's schema cannot check: unique rule ids, valid
+    # patterns and time zones, examples that name existing rules.
+    from marketing_ops.safety.policy import validation_errors
+    errors.extend(validation_errors(settings))
     return errors
 
 

@@ -429,12 +429,39 @@ def load_policy_tests(path: str | Path, policy: Mapping[str, Any]
     """Read and check ``policy-tests.yaml`` against the loaded policy;
     times come back as aware datetimes."""
     data, positions = _load_checked(Path(path), "policy-tests")
-    errors: list[ConfigError] = []
-    cases = [_checked_case(index, case, positions, path, policy, errors)
-             for index, case in enumerate(data["cases"])]
+    cases, errors = _checked_cases(data, positions, path, policy)
     if errors:
         raise ConfigErrors(errors)
     return cases
+
+
+def validation_errors(settings) -> list[ConfigError]:
+    """What ``marketing-ops validate`` adds to its schema checks: the
+    problems of ``policy.yaml`` and ``policy-tests.yaml`` a schema cannot
+    see (duplicate ids, broken patterns, unknown time zones, examples
+    naming rules that do not exist).  Schema problems are left out here;
+    the schema check reports them already."""
+    folder = Path(settings.config_dir)
+    try:
+        policy, positions = _load_checked(folder / POLICY_FILE, "policy")
+    except ConfigErrors:
+        return []
+    errors = policy_problems(policy, positions, folder / POLICY_FILE)
+
+    try:
+        tests, positions = _load_checked(folder / TESTS_FILE,
+                                         "policy-tests")
+    except ConfigErrors:
+        return errors
+    return errors + _checked_cases(tests, positions, folder / TESTS_FILE,
+                                   policy)[1]
+
+
+def _checked_cases(data, positions, path, policy):
+    errors: list[ConfigError] = []
+    cases = [_checked_case(index, case, positions, path, policy, errors)
+             for index, case in enumerate(data["cases"])]
+    return cases, errors
 
 
 def _load_checked(path: Path, schema: str):

@@ -535,3 +535,27 @@ def test_a_title_repeated_in_the_plain_text_is_read_once():
     verdict = evaluate({"rules": [rule("max_hashtags", max=1)]}, post,
                        PolicyContext(now=NOON))
     assert verdict.allowed, verdict.summary()
+
+
+def test_validate_reports_what_the_policy_schema_cannot_see(config_dir):
+    from marketing_ops.config import validate_everything
+    from marketing_ops.safety.policy import validation_errors
+    from marketing_ops.config.settings import load_settings
+
+    policy = config_dir / "policy.yaml"
+    policy.write_text(policy.read_text()
+                      .replace("'\\bto the moon\\b'", "'(to the moon'")
+                      .replace("id: min-interval", "id: no-repeat"))
+    settings = load_settings(config_dir, config_dir.parent / "state",
+                             environ={})
+
+    found = [str(e) for e in validation_errors(settings)]
+    everything = [str(e) for e in validate_everything(
+        config_dir, config_dir.parent / "state")]
+
+    assert [line.split(": ", 1)[1].split(":")[0] for line in found] == \
+        ["rules[1].patterns[1]", "rules[8].id", "cases[17].expect_rules[0]",
+         "cases[18].expect_rules[0]"]
+    assert "'(to the moon' is not a valid regular expression" in found[0]
+    assert "'min-interval' is not a rule in policy.yaml" in found[2]
+    assert set(found) <= set(everything)
