@@ -68,6 +68,11 @@ class Verdict:
     def word(self) -> str:
         return "allow" if self.allowed else "deny"
 
+    def as_dict(self) -> dict[str, Any]:
+        """For the ledger's details of a POLICY_VERDICT event."""
+        return {"verdict": self.word, "decided_by": list(self.decided_by),
+                "reasons": list(self.reasons), "checked": list(self.checked)}
+
     def summary(self) -> str:
         """One line: ``deny by no-repeat, quiet-hours: ...``."""
         if self.allowed:
@@ -272,6 +277,10 @@ def check_quiet_hours(rule, rendered, context) -> list[str]:
 
 
 def check_no_repeat(rule, rendered, context) -> list[str]:
+    # Only the same text (ignoring case and spacing) counts as a repeat; a
+    # reworded copy passes.  Catching near-duplicates would need a
+    # similarity measure and a threshold to tune; until then the X
+    # platform's own duplicate check is the backstop there.
     cutoff = context.now - timedelta(days=rule["days"])
     mine = normalized(rendered.plain_text)
     for at, text in context.recent(rendered.platform):

@@ -209,6 +209,9 @@ def test_deny_names_every_failing_rule_and_allow_every_checked_rule():
     assert denied.checked == ["links", "tags", "mentions"]
     assert [r.split(":")[0] for r in denied.reasons] == ["links", "tags"]
     assert "deny by links, tags" in denied.summary()
+    assert denied.as_dict() == {
+        "verdict": "deny", "decided_by": ["links", "tags"],
+        "reasons": denied.reasons, "checked": ["links", "tags", "mentions"]}
     assert allowed.allowed and allowed.decided_by == ["links", "tags",
                                                       "mentions"]
 
