@@ -134,6 +134,7 @@ class Distribution:
             self.now, schedule.get("timezone", "Europe/Berlin"),
             schedule.get("budget_window", "day")))
         self._dry_run_used: dict[str, int] = {}
+        self._history: dict[str, list[tuple[datetime, str]]] = {}
 
     # -- the run ------------------------------------------------------------
 
@@ -240,8 +241,7 @@ class Distribution:
         self.record("POLICY_VERDICT",
                     "success" if verdict.allowed else "blocked",
                     _verdict_text(verdict), platform=platform, draft=subject,
-                    details={"rules": verdict.decided_by,
-                             "reasons": verdict.reasons})
+                    details=verdict.as_dict())
         if not verdict.allowed:
             return PostResult(subject, platform, "blocked",
                               "policy: " + _verdict_text(verdict),
@@ -260,8 +260,7 @@ class Distribution:
             since=self.window_since,
             stop_check=lambda: stop_reason(self.settings),
             message=f"about to publish {subject} on {platform}",
-            details={"marker": marker, "text": rendered.plain_text,
-                     "title": rendered.title})
+            details={"marker": marker, "title": rendered.title})
         if isinstance(claim, budget.Refusal):
             return self.refused(draft, platform, claim)
 
@@ -288,8 +287,11 @@ class Distribution:
             subject=subject, status=status, message=message,
             reason_code=outcome.reason_code, permalink=outcome.permalink,
             details={"remote_id": outcome.remote_id,
-                     "retry_after": outcome.retry_after})
+                     "retry_after": outcome.retry_after,
+                     "plain_text": rendered.plain_text, "kind": "post"})
 
+        if outcome.status in ("published", "unknown"):
+            self.history(platform).append((self.now, rendered.plain_text))
         if outcome.status != "published":
             self.after_failure(platform, outcome)
         return PostResult(subject, platform,
@@ -353,10 +355,19 @@ class Distribution:
     def policy_verdict(self, rendered, platform):
         from marketing_ops.safety.policy import PolicyContext, evaluate
 
-        context = PolicyContext(
-            now=self.now,
-            recent=lambda p: recent_posts(self.ledger, p, self.now))
-        return evaluate(self.config.policy, rendered, context)
+        return evaluate(self.config.policy, rendered,
+                        PolicyContext(now=self.now, history=self.history))
+
+    def history(self, platform: str) -> list[tuple[datetime, str]]:
+        """Earlier posts on ``platform`` for the policy's no-repeat and
+        minimum-interval rules: the ledger's, read once per run, plus what
+        this run has posted since."""
+        if platform not in self._history:
+            from marketing_ops.safety.policy import ledger_history
+            self._history[platform] = ledger_history(
+                self.ledger, platform, self.now, "post",
+                timedelta(days=RECENT_POSTS_DAYS))
+        return self._history[platform]
 
     def connector(self, platform: str):
         if platform not in self.connectors:
@@ -394,30 +405,8 @@ class Distribution:
         return self.summary
 
 
-def recent_posts(ledger, platform: str, now: datetime
-                 ) -> list[tuple[datetime, str]]:
-    """Earlier live posts on ``platform`` that may have gone out (for the
-    policy's no-repeat and minimum-interval rules)."""
-    since = budget.iso(now - timedelta(days=RECENT_POSTS_DAYS))
-    rows = ledger.conn.execute(
-        "SELECT i.ts, i.details FROM events i "
-        "WHERE i.platform = ? AND i.action = 'PUBLISH_INTENT' AND i.ts >= ? "
-        "AND NOT EXISTS (SELECT 1 FROM events r "
-        "                WHERE r.dedupe_key = 'result:' || i.id "
-        "                AND r.status = 'failed')",
-        (platform, since)).fetchall()
-    posts = []
-    for row in rows:
-        details = json.loads(row["details"] or "{}")
-        moment = datetime.fromisoformat(row["ts"].replace("Z", "+00:00"))
-        posts.append((moment, details.get("text", "")))
-    return posts
-
-
 def _verdict_text(verdict) -> str:
-    if verdict.allowed:
-        return "allowed"
-    return "; ".join(verdict.reasons) or ", ".join(verdict.decided_by)
+    return verdict.summary()
 
 
 def _preview(rendered) -> str:
@@ -494,11 +483,7 @@ def build_plan(settings, config, ledger, *, now: datetime | None = None
             row["text"] = rendered.text
             row["measures"] = {k: list(v) for k, v in
                                rendered.measures.items()}
-            context_ledger = ledger
-            from marketing_ops.safety.policy import PolicyContext, evaluate
-            verdict = evaluate(config.policy, rendered, PolicyContext(
-                now=now, recent=lambda p: recent_posts(context_ledger, p,
-                                                       now)))
+            verdict = planner.policy_verdict(rendered, platform)
             row["policy"] = _verdict_text(verdict)
 
             if stopped:
