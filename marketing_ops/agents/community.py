@@ -630,7 +630,7 @@ class Community:
                 self.settings, self.ledger, platform, outcome.reason_code,
                 outcome.detail,
                 self.connector(platform).credential_fingerprint(),
-                config=self.config.platforms)
+                platforms_config=self.config.platforms)
             self.valid.discard(platform)
 
     # -- helpers ----------------------------------------------------------

@@ -312,7 +312,7 @@ class Distribution:
                 self.settings, self.ledger, platform, outcome.reason_code,
                 outcome.detail,
                 self.connector(platform).credential_fingerprint(),
-                config=self.config.platforms)
+                platforms_config=self.config.platforms)
             self.valid.discard(platform)
 
     def refused(self, draft, platform, refusal) -> PostResult | None:
@@ -371,7 +371,7 @@ class Distribution:
 
     def connector(self, platform: str):
         if platform not in self.connectors:
-            from marketing_ops.platforms import get_connector
+            from marketing_ops.platforms.base import get_connector
             self.connectors[platform] = get_connector(
                 platform, self.settings, self.config.platforms)
         return self.connectors[platform]
@@ -471,8 +471,8 @@ def build_plan(settings, config, ledger, *, now: datetime | None = None
             if platform == "hn":
                 row["action"] = "skip (Hacker News has no write API)"
                 continue
-            breaker = circuit.breaker_state(settings, platform)
-            row["breaker"] = breaker
+            breaker = circuit.read_breaker(settings, platform)
+            row["breaker"] = breaker.describe(now) if breaker else "closed"
             used = budget.budget_used(ledger.conn, platform, "post", since)
             used += planned.get(platform, 0)
             limit = settings.max_live_posts_per_platform
@@ -488,8 +488,8 @@ def build_plan(settings, config, ledger, *, now: datetime | None = None
 
             if stopped:
                 row["action"] = f"hold ({stopped})"
-            elif breaker != "closed":
-                row["action"] = f"skip (circuit breaker {breaker})"
+            elif breaker is not None and breaker.cooling_down(now):
+                row["action"] = "skip (circuit breaker open)"
             elif not verdict.allowed:
                 row["action"] = "block (policy)"
             elif used >= limit:
@@ -497,6 +497,8 @@ def build_plan(settings, config, ledger, *, now: datetime | None = None
             else:
                 row["action"] = ("publish (dry run)" if settings.dry_run
                                  else "publish")
+                if breaker is not None:
+                    row["action"] += " if the breaker's re-check passes"
                 planned[platform] = planned.get(platform, 0) + 1
     return rows
 

@@ -39,7 +39,7 @@ def collect_release_draft(settings, config, ledger):
             "github"):
         return None
 
-    from marketing_ops.platforms import get_connector
+    from marketing_ops.platforms.base import get_connector
     from marketing_ops.release import draft_from_release
 
     connector = get_connector("github", settings, config.platforms)
