@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,8 +80,12 @@ class CursorStore:
         payload = {"platform": platform, "cursor": cursor,
                    "saved_at": datetime.now(timezone.utc).strftime(
                        "%Y-%m-%dT%H:%M:%SZ")}
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "w", encoding="utf-8") as handle:
+        # A name of its own per writer: two runs (or threads) saving at
+        # once must not rename each other's half-written file.
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                    dir=self.folder)
+        temporary = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(payload, handle, sort_keys=True)
             handle.write("\n")
             handle.flush()

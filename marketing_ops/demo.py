@@ -53,7 +53,12 @@ https://example.org/marketing-ops/tips
 
 
 def command_demo(args) -> int:
+    import logging
+
     from marketing_ops.sandbox.server import SandboxServer
+
+    # The summary tells the story; per-call log lines would interleave.
+    logging.getLogger().setLevel(logging.ERROR)
 
     workdir = Path(args.keep) if args.keep else Path(
         tempfile.mkdtemp(prefix="marketing-ops-demo-"))
@@ -140,9 +145,12 @@ def run_demo(config_dir: Path, state_dir: Path, sandbox) -> int:
         print()
         print_stats(ledger.stats())
 
-    print("\nWhat happened, in order, is in the ledger: "
-          "marketing-ops events (with --config-dir/--state-dir of a kept "
-          "demo: marketing-ops demo --keep DIR).")
+    print()
+    print("Every decision above is an event in the ledger. To look around, "
+          "keep the demo's files:")
+    print("  marketing-ops demo --keep /tmp/mo-demo")
+    print("  marketing-ops --config-dir /tmp/mo-demo/config events")
+    print("  marketing-ops --config-dir /tmp/mo-demo/config plan")
     return summary.exit_code
 
 

@@ -59,7 +59,7 @@ class RunSummary:
     started_at: str
     finished_at: str = ""
     stopped: str | None = None
-    preflight: list[dict[str, Any]] = field(default_factory=list)
+    preflight: list = field(default_factory=list)   # PreflightResult
     posts: list[PostResult] = field(default_factory=list)
     reconciled: list[PostResult] = field(default_factory=list)
     draft_errors: list[str] = field(default_factory=list)
@@ -78,12 +78,13 @@ class RunSummary:
         return data
 
     def lines(self) -> list[str]:
-        from marketing_ops.agents.preflight_summary import preflight_lines
+        from marketing_ops.agents.preflight import format_text
 
         out = [f"Run {self.run_id} ({self.agent}, {self.mode})"]
         if self.stopped:
             out.append(f"Publishing stopped: {self.stopped}")
-        out.extend(preflight_lines(self.preflight))
+        if self.preflight:
+            out.extend(format_text(self.preflight).splitlines())
         if self.reconciled:
             out.append("Reconciled from an interrupted run:")
             out.extend(_post_line(p) for p in self.reconciled)
@@ -161,7 +162,7 @@ class Distribution:
         from marketing_ops.agents.preflight import run_preflight
 
         results = run_preflight(self.settings, self.config, self.ledger)
-        self.summary.preflight = [r.as_dict() for r in results]
+        self.summary.preflight = results
         self.valid = {r.platform for r in results if r.ok}
 
         for draft in self.collect_drafts():
@@ -244,7 +245,7 @@ class Distribution:
                     details=verdict.as_dict())
         if not verdict.allowed:
             return PostResult(subject, platform, "blocked",
-                              "policy: " + _verdict_text(verdict),
+                              "policy: " + ", ".join(verdict.decided_by),
                               reason_code="POLICY_DENIED",
                               preview=_preview(rendered))
 

@@ -182,6 +182,11 @@ def _locate(error, positions, path) -> list[ConfigError]:
 
     line, column = _nearest(positions, keypath)
     message = error.message
+    if error.validator == "pattern" and isinstance(error.schema, dict) \
+            and error.schema.get("x-pattern-message"):
+        # A regular expression tells an operator nothing; the schema may
+        # say in words what the value must look like.
+        message = f"{error.instance!r}: {error.schema['x-pattern-message']}"
     if error.validator == "required":
         message = message.replace("is a required property",
                                   "is required here but missing")
