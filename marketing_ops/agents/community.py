@@ -239,7 +239,13 @@ def mention_from_dict(data: dict[str, Any]):
 def open_mentions(ledger, platform: str, since: str) -> list[dict[str, Any]]:
     """``MENTION_SEEN`` events since ``since`` that a rule matched and that
     are neither closed nor answered (an answer counts unless it provably
-    failed; one in flight counts too)."""
+    failed; one in flight counts too).
+
+    Known shortcoming: a mention that waits longer than ``backlog_days``
+    (budget spent every day, a long pause) silently drops out of this list;
+    its MENTION_SEEN event stays, but nothing says it expired.  A
+    MENTION_EXPIRED event written when it falls out would make that
+    visible in ``marketing-ops events``."""
     rows = ledger.conn.execute(
         "SELECT * FROM events s "
         "WHERE s.action = 'MENTION_SEEN' AND s.platform = ? AND s.ts >= ? "
@@ -331,6 +337,12 @@ class Community:
                 self.summary.stopped = paused
 
         if not self.dry_run:
+            # Known shortcoming: a reply intent left by a crash is always
+            # settled as "unknown" (never sent again, reported for a human),
+            # even where the platform could tell: reconciliation looks for
+            # a post's hidden marker, and replies carry none.  Embedding the
+            # marker in replies and searching the thread would let GitHub
+            # and Reddit confirm them.
             from marketing_ops.agents.reconcile import reconcile
 
             self.summary.reconciled = reconcile(

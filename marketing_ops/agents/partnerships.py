@@ -301,6 +301,10 @@ class Partnerships:
             if remaining is not None and remaining <= 0:
                 self.stop_for_limit(reset)
                 break
+            # Known shortcoming: one page per search (at most 100
+            # repositories, most stars first).  A popular topic's smaller
+            # projects beyond that page are never seen; following the Link
+            # header would find them at one more search request per page.
             try:
                 page = connector.search_repositories(query,
                                                      per_page=per_page)
