@@ -162,24 +162,11 @@ def command_status(args) -> int:
     reason = stop_reason(settings)
     print(f"  => publishing is {'STOPPED (' + reason + ')' if reason else 'allowed'}")
 
-    for section in _status_sections():
+    from marketing_ops.safety import budget, circuit
+    from marketing_ops import systemd
+
+    for section in (circuit.print_status, budget.print_status,
+                    systemd.print_status):
         print()
         section(settings)
     return 0
-
-
-def _status_sections():
-    """Further status sections, each shown only when its part is
-    installed: breakers, budgets, timers."""
-    sections = []
-    for module_name, function_name in (
-            ("marketing_ops.safety.circuit", "print_status"),
-            ("marketing_ops.safety.budget", "print_status"),
-            ("marketing_ops.systemd", "print_status")):
-        import importlib
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            continue
-        sections.append(getattr(module, function_name))
-    return sections

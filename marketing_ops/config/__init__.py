@@ -65,15 +65,13 @@ def validate_everything(config_dir: Path | None = None,
     except ConfigErrors as exc:
         errors.extend(exc.errors)
 
+    from marketing_ops.drafts import load_drafts
     try:
-        from marketing_ops.drafts import load_drafts
         load_drafts(settings)
     except ConfigErrors as exc:
         errors.extend(exc.errors)
     except ConfigError as exc:
         errors.append(exc)
-    except ImportError:
-        pass
 
     # What the policy's schema cannot check: unique rule ids, valid
     # patterns and time zones, examples that name existing rules.
