@@ -336,6 +336,54 @@ class GitHubConnector(Connector):
                 "remaining": _int_header(reply, "x-ratelimit-remaining"),
                 "reset": _int_header(reply, "x-ratelimit-reset")}
 
+    # -- reads for the other agents ---------------------------------------------
+
+    def search_repositories(self, query: str, *, per_page: int = 30,
+                            sort: str | None = None) -> dict[str, Any]:
+        """One page of ``GET /search/repositories``: ``{"items", "total",
+        "remaining", "reset"}``, where remaining/reset are the search
+        budget from the ``x-ratelimit-*`` headers (None when absent), so a
+        caller can stop before it spends the last request.  Raises
+        ReadFailed (RATE_LIMITED with retry_after when the budget ran
+        out)."""
+        params: dict[str, Any] = {"q": query, "per_page": per_page}
+        if sort:
+            params["sort"] = sort
+        # No waiting on a search rate limit: the leads search is weekly and
+        # its caller stops and reports instead of holding the run.
+        reply = self.http.request("GET", f"{self.api_url}/search/"
+                                  "repositories", params=params, max_wait=0)
+        failure = self._failure(reply, "GET /search/repositories")
+        payload = reply.json()
+        if failure is None and not isinstance(payload, dict):
+            failure = Outcome.failed(PLATFORM_ERROR, "GET /search/"
+                                     "repositories: the answer could not "
+                                     "be read")
+        if failure:
+            raise read_failure(self.name, failure)
+        return {"items": payload.get("items") or [],
+                "total": payload.get("total_count"),
+                "remaining": _int_header(reply, "x-ratelimit-remaining"),
+                "reset": _int_header(reply, "x-ratelimit-reset")}
+
+    def latest_release(self) -> dict[str, Any] | None:
+        """The repository's latest release (GitHub's choice: newest
+        published, non-draft, non-prerelease), or None when it has none.
+        Raises ReadFailed."""
+        reply = self.http.request(
+            "GET", f"{self.api_url}/repos/{self.owner}/{self.repo}"
+            "/releases/latest")
+        if reply.status == 404:
+            return None
+        failure = self._failure(reply, "GET /releases/latest")
+        payload = reply.json()
+        if failure is None and not isinstance(payload, dict):
+            failure = Outcome.failed(PLATFORM_ERROR, "GET /releases/latest: "
+                                     "the answer could not be read")
+        if failure:
+            raise read_failure(self.name, failure)
+        return payload
+
     # -- GraphQL and error mapping -------------------------------------------
 
     def _category_id(self, name: str):
@@ -530,6 +578,13 @@ def _graphql_error(errors: list, reply) -> Outcome:
         return Outcome.failed(INVALID_CONTENT, f"GraphQL {kind}: {message}")
     return Outcome.failed(PLATFORM_ERROR,
                           f"GraphQL {kind or 'error'}: {message}")
+
+
+def _int_header(reply, name: str) -> int | None:
+    try:
+        return int(float(reply.headers.get(name)))
+    except (TypeError, ValueError):
+        return None
 
 
 def _has_result(data) -> bool:

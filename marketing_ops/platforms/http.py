@@ -145,17 +145,20 @@ class HttpClient:
     # -- the one entry point ------------------------------------------------
 
     def request(self, method: str, url: str, *, write: bool = False,
-                **kwargs: Any) -> Reply:
+                max_wait: float | None = None, **kwargs: Any) -> Reply:
         """Send one request, retrying where the rules above allow.  Never
-        raises for a transport failure."""
+        raises for a transport failure.  ``max_wait`` lowers the longest
+        rate-limit wait for this call (0: never wait, report at once)."""
         kwargs.setdefault("timeout", self.timeout)
+        wait_cap = self.max_wait if max_wait is None else min(max_wait,
+                                                              self.max_wait)
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             reply = self._once(method, url, **kwargs)
             reply.attempts = attempt
-            wait = self._retry_wait(reply, write, attempt)
+            wait = self._retry_wait(reply, write, attempt, wait_cap)
             if wait is None:
                 reply.seconds = time.monotonic() - started
                 return reply
@@ -186,8 +189,8 @@ class HttpClient:
                      self.safe(url), reply.status, reply.seconds)
         return reply
 
-    def _retry_wait(self, reply: Reply, write: bool,
-                    attempt: int) -> float | None:
+    def _retry_wait(self, reply: Reply, write: bool, attempt: int,
+                    wait_cap: float) -> float | None:
         """Seconds to wait before trying again, or None to stop here."""
         if attempt > self.max_retries:
             return None
@@ -199,7 +202,7 @@ class HttpClient:
 
         if reply.limited is not None:
             wait = reply.limited.wait
-            if wait is None or wait > self.max_wait:
+            if wait is None or wait > wait_cap or wait_cap <= 0:
                 return None
             return max(wait, 0.0)
 

@@ -136,3 +136,33 @@ def test_reading_mentions_with_revoked_token_raises_with_reason(github,
         github.read_mentions(None)
 
     assert caught.value.reason_code == "AUTH_FAILED"
+
+
+def test_latest_release_is_none_until_one_exists(github, sandbox):
+    assert github.latest_release() is None
+
+    sandbox.seed_release("v2.0.0", name="Two")
+
+    assert github.latest_release()["tag_name"] == "v2.0.0"
+
+
+def test_search_reports_the_remaining_search_budget(github, sandbox):
+    sandbox.seed_repo("acme/notes", topics=["changelog"], stars=120)
+
+    page = github.search_repositories("topic:changelog")
+
+    assert [r["full_name"] for r in page["items"]] == ["acme/notes"]
+    assert isinstance(page["remaining"], int) and page["remaining"] >= 0
+    assert page["reset"] > 0
+
+
+def test_search_rate_limit_is_reported_at_once_not_waited_for(github,
+                                                              sandbox):
+    sandbox.inject("github", "search", "rate_limit", status=403,
+                   retry_after=1)
+
+    with pytest.raises(ReadFailed) as caught:
+        github.search_repositories("topic:changelog")
+
+    assert caught.value.reason_code == "RATE_LIMITED"
+    assert sandbox.faults() == []
