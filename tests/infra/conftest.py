@@ -89,7 +89,8 @@ def run_playbook(*extra_args: str, check: bool = True
            "ANSIBLE_ROLES_PATH": str(REPO / "ansible" / "roles"),
            "ANSIBLE_HOST_KEY_CHECKING": "False",
            "ANSIBLE_PIPELINING": "True",
-           "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+           "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
+           "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
            "ANSIBLE_FORCE_COLOR": "0",
            "ANSIBLE_NOCOLOR": "1"}
     result = subprocess.run(
@@ -102,20 +103,31 @@ def run_playbook(*extra_args: str, check: bool = True
     return result
 
 
+TASK_HEADER = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?:[^:\]]+ : )?(.+?)\] \**$")
+CHANGED_LINE = re.compile(r"^changed: \[[^\]]+\](?: => \(item=(.+?)\))?")
+RECAP_LINE = re.compile(r"^\S+\s+: ok=\d+\s+changed=(\d+)")
+
+
 def changed_items(result: subprocess.CompletedProcess) -> dict[str, list]:
-    """Task name -> the loop items (or [None]) that reported changed."""
-    report = json.loads(result.stdout)
+    """Task name -> the loop items (or [None]) that reported changed, read
+    from ansible-playbook's default output (ansible-core ships no JSON
+    output callback)."""
     changed: dict[str, list] = {}
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host_result in task["hosts"].values():
-                if not host_result.get("changed"):
-                    continue
-                items = [r.get("marketing_ops_agent", r.get("item"))
-                         for r in host_result.get("results", [])
-                         if r.get("changed")]
-                changed[task["task"]["name"]] = items or [None]
+    task = None
+    for line in result.stdout.splitlines():
+        header = TASK_HEADER.match(line)
+        if header:
+            task = header.group(1)
+            continue
+        change = CHANGED_LINE.match(line)
+        if change and task:
+            changed.setdefault(task, []).append(change.group(1))
     return changed
+
+
+def total_changed(result: subprocess.CompletedProcess) -> int:
+    return sum(int(m.group(1)) for m in
+               map(RECAP_LINE.match, result.stdout.splitlines()) if m)
 
 
 def exposure(host, unit: str) -> float:

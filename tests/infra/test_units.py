@@ -72,7 +72,9 @@ def test_timer_is_enabled_and_waiting(host, agent):
     assert timer.is_running
 
 
-@pytest.mark.parametrize("agent", AGENTS)
+# The orchestrator is left out: test_runs.py starts it on purpose. By the
+# time this runs, the scenario has converged several times.
+@pytest.mark.parametrize("agent", ["community", "partnerships"])
 def test_service_is_not_started_by_the_deployment(host, agent):
     # Oneshot jobs run only from their timers; converging must not run one.
     result = host.run(f"systemctl show marketing-{agent}.service "
