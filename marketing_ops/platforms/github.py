@@ -295,47 +295,6 @@ class GitHubConnector(Connector):
         return Outcome.published(payload.get("html_url"),
                                  str(payload.get("id", "")) or None)
 
-    # -- repository search (partnership leads) --------------------------------
-
-    def search_repositories(self, query: str, *, per_page: int = 30,
-                            sort: str = "stars",
-                            order: str = "desc") -> dict[str, Any]:
-        """One page of ``GET /search/repositories``: ``{"items",
-        "total_count", "remaining", "reset"}``, where ``remaining`` and
-        ``reset`` (epoch seconds) are the search budget from the
-        ``x-ratelimit-*`` headers (None when absent).
-
-        The search API has its own small budget (30 requests a minute with
-        a token).  The caller paces itself on ``remaining``; when the limit
-        is hit anyway this raises :class:`ReadFailed` with RATE_LIMITED at
-        once, never waiting and retrying, so a run stops instead of
-        hammering the API."""
-        from marketing_ops.platforms.http import HttpClient
-
-        if getattr(self, "_search_http", None) is None:
-            self._search_http = HttpClient(
-                self.name, timeout=self.timeout, secrets=self.secrets(),
-                rate_limit=rate_limit, max_retries=0)
-            self._search_http.session.headers.update(
-                {k: v for k, v in self.http.session.headers.items()
-                 if k != "User-Agent"})
-        reply = self._search_http.request(
-            "GET", f"{self.api_url}/search/repositories",
-            params={"q": query, "per_page": per_page, "sort": sort,
-                    "order": order})
-        failure = self._failure(reply, "GET /search/repositories")
-        if failure:
-            raise read_failure(self.name, failure)
-        payload = reply.json()
-        if not isinstance(payload, dict):
-            raise read_failure(self.name, Outcome.failed(
-                PLATFORM_ERROR, "repository search: the answer could not "
-                "be read"))
-        return {"items": list(payload.get("items") or []),
-                "total_count": payload.get("total_count"),
-                "remaining": _int_header(reply, "x-ratelimit-remaining"),
-                "reset": _int_header(reply, "x-ratelimit-reset")}
-
     # -- reads for the other agents ---------------------------------------------
 
     def search_repositories(self, query: str, *, per_page: int = 30,
@@ -637,10 +596,3 @@ def _next_cursor(state: dict, fresh: list[Mention]) -> str | None:
     since = newest.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return json.dumps({"since": since, "seen": seen})
 
-
-def _int_header(reply, name: str) -> int | None:
-    value = reply.header(name)
-    try:
-        return int(float(value)) if value is not None else None
-    except ValueError:
-        return None
