@@ -73,6 +73,10 @@ class RedditConnector(Connector):
 
     TITLE_LIMIT = 300
     BODY_LIMIT = 40_000
+    # Comment length: Reddit's site limit is 10,000 characters, but no
+    # document at hand states it for the API; a longer reply is refused by
+    # Reddit with TOO_LONG (INVALID_CONTENT) rather than sent cut short.
+    COMMENT_LIMIT = 10_000
     #: Fetch a new token this many seconds before the old one expires.
     TOKEN_MARGIN = 60
     RECENT_SUBMISSIONS = 25
@@ -225,7 +229,8 @@ class RedditConnector(Connector):
     def render_reply(self, mention: Mention, text: str) -> Rendered:
         return Rendered(platform=self.name, kind="reply", text=text,
                         plain_text=text,
-                        measures={"body": (len(text), 10_000, "chars")})
+                        measures={"body": (len(text), self.COMMENT_LIMIT,
+                                          "chars")})
 
     # -- publish and reply -----------------------------------------------------------
 

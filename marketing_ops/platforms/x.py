@@ -179,7 +179,12 @@ class XConnector(Connector):
     def find_published(self, marker: str, since: datetime,
                        text: str | None = None) -> Outcome | None:
         """Own tweets since ``since`` whose text equals ``text`` (the
-        rendered text; X has nowhere to hide a marker)."""
+        rendered text; X has nowhere to hide a marker).
+
+        Known gap: the shared interface passes only the marker, so a caller
+        that does not also pass ``text`` gets Unsupported and the post is
+        left for a person to check.  Storing the rendered text with the
+        publish intent and passing it here would close the gap."""
         if not self.live_reconcile:
             raise Unsupported("x: reconciliation reads the timeline, which "
                               "X bills; set live_reconcile: true in "
