@@ -267,7 +267,7 @@ def test_overlapping_runs_answer_each_mention_at_most_once(
 
 # -- budget, policy, kill switch, dry run -------------------------------------
 
-def test_reply_budget_caps_replies_and_the_rest_wait_for_tomorrow(
+def test_reply_budget_caps_replies_and_the_rest_stay_open(
         community, sandbox):
     settings, config = community(MAX_LIVE_REPLIES_PER_PLATFORM="1")
     seed_github(sandbox, 3)
