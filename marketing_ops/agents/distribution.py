@@ -261,7 +261,10 @@ class Distribution:
             since=self.window_since,
             stop_check=lambda: stop_reason(self.settings),
             message=f"about to publish {subject} on {platform}",
-            details={"marker": marker, "title": rendered.title})
+            # The exact text sent lets reconciliation recognise the post on
+            # platforms with nowhere to hide a marker (X).
+            details={"marker": marker, "title": rendered.title,
+                     "text": rendered.text})
         if isinstance(claim, budget.Refusal):
             return self.refused(draft, platform, claim)
 

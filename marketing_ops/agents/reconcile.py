@@ -53,7 +53,7 @@ def reconcile(settings, config, ledger, connector_for) -> list:
         found, why = None, ""
         try:
             found = connector_for(platform).find_published(
-                details.get("marker", ""), since)
+                details.get("marker", ""), since, text=details.get("text"))
             if found is None:
                 why = ("not found on the platform, but a post may appear "
                        "late or be hidden from the search")

@@ -225,7 +225,10 @@ class Connector:
     def publish(self, rendered: Rendered) -> Outcome:
         raise Unsupported(f"{self.name} cannot publish")
 
-    def find_published(self, marker: str, since: datetime) -> Outcome | None:
+    def find_published(self, marker: str, since: datetime,
+                       text: str | None = None) -> Outcome | None:
+        """Find a post made after ``since`` carrying ``marker`` (or, where
+        the platform has nowhere to hide one, whose text is ``text``)."""
         raise Unsupported(
             f"{self.name} cannot tell whether a post went out; check the "
             "platform by hand")

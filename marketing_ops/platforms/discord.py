@@ -140,7 +140,7 @@ class DiscordConnector(Connector):
     def reply(self, mention, rendered):
         raise Unsupported("discord: a webhook cannot reply")
 
-    def find_published(self, marker, since):
+    def find_published(self, marker, since, text=None):
         raise Unsupported("discord: a webhook cannot list messages; check "
                           "the channel by hand")
 

@@ -223,7 +223,8 @@ class GitHubConnector(Connector):
                     discussion.get("number"))
         return Outcome.published(discussion["url"], discussion.get("id"))
 
-    def find_published(self, marker: str, since: datetime) -> Outcome | None:
+    def find_published(self, marker: str, since: datetime,
+                       text: str | None = None) -> Outcome | None:
         needle = MARKER_TEMPLATE.format(marker=marker)
         nodes, outcome = self._recent_discussions()
         if outcome:

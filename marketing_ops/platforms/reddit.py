@@ -297,7 +297,8 @@ class RedditConnector(Connector):
 
     # -- reconcile and mentions ---------------------------------------------------
 
-    def find_published(self, marker: str, since: datetime) -> Outcome | None:
+    def find_published(self, marker: str, since: datetime,
+                       text: str | None = None) -> Outcome | None:
         from marketing_ops.platforms.http import common_failure
 
         reply, outcome = self._api(

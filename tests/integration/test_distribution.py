@@ -198,3 +198,38 @@ def test_plan_changes_nothing(workspace, sandbox):
     assert sorted(p.name for p in settings.state_dir.glob("*.lock")) == \
         locks_before
     assert sandbox.posts == posts_before
+
+
+def test_interrupted_x_post_is_found_by_its_text_when_reads_are_on(
+        workspace, sandbox):
+    """X has nowhere to hide a marker: reconciliation matches the exact
+    text stored with the intent, when live reads are switched on."""
+    import yaml
+
+    from marketing_ops.config import load_config
+    from marketing_ops.drafts import load_drafts
+    from marketing_ops.platforms.base import get_connector
+    from marketing_ops.safety import budget
+
+    settings, _ = workspace()
+    path = settings.config_dir / "platforms.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["platforms"]["x"]["live_reconcile"] = True
+    path.write_text(yaml.safe_dump(data))
+    config = load_config(settings)
+
+    [draft] = [d for d in load_drafts(settings) if d.id == "launch-v1"]
+    connector = get_connector("x", settings, config.platforms)
+    rendered = connector.render(draft, marker="feedface00000000")
+    with Moltbook(settings.ledger_path, run_id="dead-run") as ledger:
+        budget.claim(ledger, platform="x", subject=draft.id, kind="post",
+                     limit=1, since="1970",
+                     details={"marker": "feedface00000000",
+                              "text": rendered.text})
+    outcome = connector.publish(rendered)
+    assert outcome.status == "published"
+
+    summary = run(settings, config)
+    [reconciled] = [r for r in summary.reconciled if r.platform == "x"]
+    assert reconciled.status == "published"
+    assert len(sandbox.posts_for("x")) == 1
