@@ -233,3 +233,30 @@ def test_interrupted_x_post_is_found_by_its_text_when_reads_are_on(
     [reconciled] = [r for r in summary.reconciled if r.platform == "x"]
     assert reconciled.status == "published"
     assert len(sandbox.posts_for("x")) == 1
+
+
+def test_latest_release_is_announced_once_never_twice(workspace, sandbox):
+    import yaml
+
+    from marketing_ops.config import load_config
+
+    settings, _ = workspace(drafts={}, MAX_LIVE_POSTS_PER_PLATFORM="5")
+    path = settings.config_dir / "platforms.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["platforms"]["github"]["announce_releases"] = True
+    path.write_text(yaml.safe_dump(data))
+    config = load_config(settings)
+    sandbox.seed_release("v2.0.0", name="Version 2.0",
+                         body="Faster preflight and quieter logs.")
+
+    first = run(settings, config)
+    published = {p.platform for p in first.posts
+                 if p.draft == "release-v2.0.0" and p.status == "published"}
+    assert published >= {"github", "telegram", "discord"}
+    count = len(sandbox.posts)
+
+    second = run(settings, config)
+    assert len(sandbox.posts) == count
+    assert not [p for p in second.posts if p.status == "published"]
+    assert len(events(settings, action="RELEASE_CHECK",
+                      status="success")) == 2
