@@ -101,47 +101,18 @@ class CommunitySummary(RunSummary):
             return 1
         return RunSummary.exit_code.fget(self)
 
-    def lines(self) -> list[str]:
-        out = [f"Run {self.run_id} ({self.agent}, {self.mode})"]
-        if self.stopped:
-            out.append(f"Replies stopped: {self.stopped}")
-        out.extend(_preflight_lines(self.preflight))
-        if self.reconciled:
-            out.append("Reconciled from an interrupted run:")
-            out.extend(_reply_line(r) for r in self.reconciled)
-        out.append("Mentions read:")
-        for read in self.reads:
-            out.append(f"  {read['platform']:<9} {read['status']:<9} "
-                       f"{read['detail']}")
-        if self.posts:
-            out.append("Replies:")
-            out.extend(_reply_line(r) for r in self.posts)
-        else:
-            out.append("Replies: none")
-        counts: dict[str, int] = {}
-        for reply in self.posts:
-            counts[reply.status] = counts.get(reply.status, 0) + 1
-        if counts:
-            out.append("Totals: " + ", ".join(f"{n} {s}" for s, n in
-                                              sorted(counts.items())))
-        if self.report_path:
-            out.append(f"Report: {self.report_path}")
-        return out
+    items_title = "Replies"
+    stopped_title = "Replies stopped"
 
+    def section_lines(self) -> list[str]:
+        return ["Mentions read:"] + [
+            f"  {read['platform']:<9} {read['status']:<9} {read['detail']}"
+            for read in self.reads]
 
-def _reply_line(reply: PostResult) -> str:
-    tail = reply.permalink or reply.reason
-    return f"  {reply.draft:<40} {reply.status:<9} {tail}"
-
-
-def _preflight_lines(preflight: list[dict[str, Any]]) -> list[str]:
-    try:
-        from marketing_ops.agents.preflight_summary import preflight_lines
-    except ImportError:
-        return [f"  preflight {p['platform']}: "
-                f"{'OK' if p['ok'] else p.get('reason_code')} - "
-                f"{p.get('detail', '')}" for p in preflight]
-    return preflight_lines(preflight)
+    @staticmethod
+    def item_line(reply: PostResult) -> str:
+        tail = reply.permalink or reply.reason
+        return f"  {reply.draft:<40} {reply.status:<9} {tail}"
 
 
 # -- reply rules --------------------------------------------------------------
@@ -354,7 +325,7 @@ class Community:
                      if p not in NO_READ_API]
         results = run_preflight(self.settings, self.config, self.ledger,
                                 platforms=monitored) if monitored else []
-        self.summary.preflight = [r.as_dict() for r in results]
+        self.summary.preflight = results
         self.valid = {r.platform for r in results if r.ok}
 
         for platform in self.community.get("platforms") or ():

@@ -77,25 +77,27 @@ class RunSummary:
         data["exit_code"] = self.exit_code
         return data
 
+    #: How the summary names what the run sends, and a stop.
+    items_title = "Posts"
+    stopped_title = "Publishing stopped"
+
     def lines(self) -> list[str]:
         from marketing_ops.agents.preflight import format_text
 
         out = [f"Run {self.run_id} ({self.agent}, {self.mode})"]
         if self.stopped:
-            out.append(f"Publishing stopped: {self.stopped}")
+            out.append(f"{self.stopped_title}: {self.stopped}")
         if self.preflight:
             out.extend(format_text(self.preflight).splitlines())
         if self.reconciled:
             out.append("Reconciled from an interrupted run:")
-            out.extend(_post_line(p) for p in self.reconciled)
-        if self.draft_errors:
-            out.append("Drafts with errors (skipped, left in place):")
-            out.extend(f"  {e}" for e in self.draft_errors)
+            out.extend(self.item_line(p) for p in self.reconciled)
+        out.extend(self.section_lines())
         if self.posts:
-            out.append("Posts:")
-            out.extend(_post_line(p) for p in self.posts)
+            out.append(f"{self.items_title}:")
+            out.extend(self.item_line(p) for p in self.posts)
         elif not self.stopped:
-            out.append("Posts: none due")
+            out.append(f"{self.items_title}: none")
         counts: dict[str, int] = {}
         for post in self.posts:
             counts[post.status] = counts.get(post.status, 0) + 1
@@ -106,10 +108,18 @@ class RunSummary:
             out.append(f"Report: {self.report_path}")
         return out
 
+    def section_lines(self) -> list[str]:
+        """What this kind of run adds before its items."""
+        if not self.draft_errors:
+            return []
+        return ["Drafts with errors (skipped, left in place):"] + [
+            f"  {error}" for error in self.draft_errors]
 
-def _post_line(post: PostResult) -> str:
-    tail = post.permalink or post.reason
-    return f"  {post.draft:<28} {post.platform:<9} {post.status:<9} {tail}"
+    @staticmethod
+    def item_line(post: PostResult) -> str:
+        tail = post.permalink or post.reason
+        return (f"  {post.draft:<28} {post.platform:<9} {post.status:<9} "
+                f"{tail}")
 
 
 class Distribution:

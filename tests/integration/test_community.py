@@ -155,7 +155,7 @@ def test_crash_between_reply_and_its_record_never_answers_twice(
     seeded = seed_github(sandbox, 3)
     # The reply call takes a moment, so the test surely holds the ledger
     # before the agent can record the reply's result.
-    sandbox.inject("github", "reply", "latency", times=None, seconds=0.3)
+    sandbox.inject("github", "reply", "latency", times=None, seconds=1.0)
 
     process = subprocess.Popen(
         [sys.executable, "-c",
