@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from datetime import datetime, timedelta, timezone
 
 from marketing_ops.config.settings import load_settings

@@ -295,7 +295,7 @@ class Distribution:
                    f"{outcome.status}: {outcome.detail}")
         if outcome.status == "unknown":
             message += ("; not retried — check the platform by hand, then "
-                        f"see 'marketing-ops drafts'")
+                        "see 'marketing-ops drafts'")
         budget.record_outcome(
             self.ledger, claim, kind="post", platform=platform,
             subject=subject, status=status, message=message,

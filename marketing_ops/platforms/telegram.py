@@ -31,8 +31,7 @@ from datetime import datetime, timezone
 
 from marketing_ops.platforms.base import (
     AUTH_FAILED, INVALID_CONTENT, PERMISSION_DENIED, PLATFORM_ERROR,
-    Connector, Mention, Outcome, PreflightResult, Rendered, draft_text,
-    read_failure)
+    Connector, Mention, Outcome, PreflightResult, Rendered, read_failure)
 
 logger = logging.getLogger(__name__)
 
