@@ -46,8 +46,10 @@ INFRA_PINS := ansible-core==2.18.12 molecule==25.12.0 ansible-lint==25.12.2 \
 $(INFRA_VENV)/.installed:
 	@command -v systemd-nspawn >/dev/null && command -v debootstrap >/dev/null \
 		&& command -v zstd >/dev/null && command -v shellcheck >/dev/null \
+		&& command -v ssh-keygen >/dev/null \
 		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		     apt-get install -y -qq systemd-container debootstrap zstd shellcheck; }
+		     apt-get install -y -qq systemd-container debootstrap zstd \
+		     shellcheck openssh-client; }
 	$(PYTHON) -m venv $(INFRA_VENV)
 	$(INFRA_VENV)/bin/pip install --quiet --upgrade pip
 	$(INFRA_VENV)/bin/pip install --quiet $(INFRA_PINS)
