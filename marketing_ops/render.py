@@ -12,6 +12,7 @@ can pass its own variables straight through.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -165,8 +166,8 @@ def _command_render_env(args) -> int:
     text = render_env(values)
     if args.output_dir:
         target = Path(args.output_dir) / ".env"
-        _write_if_changed(target, text, mode=0o600)
-        logger.info("wrote %s", target)
+        if _write_if_changed(target, text, mode=0o600):
+            logger.info("wrote %s", target)
     else:
         sys.stdout.write(text)
     return 0
@@ -238,8 +239,6 @@ def _jinja_environment():
 
 
 def _check_env_name(name: Any) -> None:
-    import re
-
     if not isinstance(name, str) or not re.fullmatch(
             r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise ConfigError(f"{name!r} is not a valid variable name (letters, "

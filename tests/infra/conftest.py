@@ -8,7 +8,6 @@ converged host.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess

@@ -1,6 +1,7 @@
 """render.py: units and .env from templates/, and the render command."""
 
 import copy
+import os
 import shutil
 from pathlib import Path
 
@@ -185,7 +186,6 @@ def test_render_units_command_leaves_unchanged_files_alone(tmp_path):
     main(args)
     timer = output / "marketing-orchestrator.timer"
     stamp = timer.stat().st_mtime_ns - 10_000_000
-    import os
     os.utime(timer, ns=(stamp, stamp))
 
     main(args)
