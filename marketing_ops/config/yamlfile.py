@@ -77,7 +77,13 @@ def parse_yaml(text: str, path, line_offset: int = 0
                 "so replace the tab with spaces",
                 path, number + line_offset, indent.index("\t") + 1)])
 
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        # The reader refuses control characters before any parsing, with a
+        # character offset instead of a line: turn it into a located error.
+        raise ConfigErrors([_unprintable(text, exc, path, line_offset)]) \
+            from None
     try:
         node = loader.get_single_node()
         positions: dict[tuple, Position] = {}
@@ -101,6 +107,14 @@ def parse_yaml(text: str, path, line_offset: int = 0
     finally:
         loader.dispose()
     return data, positions
+
+
+def _unprintable(text: str, exc, path, line_offset: int) -> ConfigError:
+    at = min(max(exc.position, 0), len(text))
+    line = text.count("\n", 0, at) + 1 + line_offset
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return ConfigError(f"control character U+{exc.character:04X} is not "
+                       "allowed in YAML; remove it", path, line, column)
 
 
 def _walk(node, keypath, positions, duplicates, path, line_offset):
