@@ -152,7 +152,14 @@ def format_keypath(keypath) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            # A key holding a line break would split the one-line message,
+            # and a blank one would be invisible: such keys are shown
+            # quoted, with escapes.
+            text = str(part)
+            if not text.isprintable() or not text.strip() or \
+                    text != text.strip():
+                text = repr(text)
+            out += ("." if out else "") + text
     return out or "(top level)"
 
 
