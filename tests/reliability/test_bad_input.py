@@ -337,6 +337,9 @@ def test_broken_drafts_among_good_ones_in_a_real_run(tmp_path):
         "bad-platform.md": "---\nid: bad-platform\ntitle: T\n"
                            "platforms: [myspace]\n---\nbody\n",
         "tab.md": "---\nid: tabbed\n\ttitle: T\n---\nbody\n",
+        # A control character once made the YAML reader raise before
+        # parsing, which ended the whole run: no draft went out.
+        "control.md": "---\nid: ctl\x01\ntitle: T\n---\nbody\n",
     }
     with SandboxServer() as sandbox:
         config_dir, state_dir = write_workspace(
