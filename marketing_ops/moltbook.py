@@ -28,7 +28,7 @@ from typing import Any, Iterable, Iterator
 from marketing_ops.errors import StateError
 from marketing_ops.redact import redact
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = """
@@ -53,6 +53,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_dedupe
 CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
 CREATE INDEX IF NOT EXISTS events_platform_action
     ON events(platform, action, ts);
+-- Failed results per platform in a window, for the budget check.
+CREATE INDEX IF NOT EXISTS events_platform_action_status
+    ON events(platform, action, status, ts);
 CREATE INDEX IF NOT EXISTS events_draft ON events(draft, platform);
 CREATE INDEX IF NOT EXISTS events_action ON events(action);
 CREATE INDEX IF NOT EXISTS events_type ON events(event_type);
