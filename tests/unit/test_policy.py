@@ -97,7 +97,7 @@ CASES = [
      rendered("no links here", fields={"url": "https://e.org"}), {}, False),
 
     ("hashtags at the maximum", rule("max_hashtags", max=2),
-     rendered("#one #two, issue #3, https://e.org/p#frag, C#"), {}, True),
+     rendered("#one #two, PR #3, https://e.org/p#frag, C#"), {}, True),
     ("hashtags over the maximum", rule("max_hashtags", max=2),
      rendered("#one #two #three"), {}, False),
 
