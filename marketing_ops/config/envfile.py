@@ -28,6 +28,13 @@ _DOUBLE_QUOTE_ESCAPABLE = '"\\`$'
 
 def parse_env_file(path: str | Path) -> dict[str, str]:
     """Parse the file at ``path``; raise :class:`ConfigError` on bad input."""
+    return {name: value for name, (value, _)
+            in parse_env_file_with_lines(path).items()}
+
+
+def parse_env_file_with_lines(path: str | Path) -> dict[str, tuple[str, int]]:
+    """Like :func:`parse_env_file`, with the line each value was set on, so
+    a value refused later (a flag that is not a boolean) can be located."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -43,18 +50,23 @@ def parse_env_file(path: str | Path) -> dict[str, str]:
         line = raw[:exc.start].count(b"\n") + 1
         raise ConfigError("not valid UTF-8; save the file as UTF-8",
                           path, line) from None
-    return parse_env_text(text, path)
+    return _parse_with_lines(text, path)
 
 
 def parse_env_text(text: str, path: str | Path = "<env>") -> dict[str, str]:
     """Parse ``.env`` content.  Later assignments override earlier ones,
     as in systemd."""
+    return {name: value for name, (value, _)
+            in _parse_with_lines(text, path).items()}
+
+
+def _parse_with_lines(text: str, path) -> dict[str, tuple[str, int]]:
     # systemd counts a carriage return as a line end, so CRLF files work.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    values: dict[str, str] = {}
+    values: dict[str, tuple[str, int]] = {}
     for line, name, value, quoted in _assignments(text, path):
         _check_assignment(line, name, value, quoted, path)
-        values[name] = value
+        values[name] = (value, line)
     return values
 
 

@@ -91,25 +91,28 @@ def load_settings(config_dir: str | Path | None = None,
     """Build the settings.  Directories come from the arguments (the CLI's
     ``--config-dir``/``--state-dir``), else the environment, else the
     server defaults."""
-    from marketing_ops.config.envfile import parse_env_file
+    from marketing_ops.config.envfile import parse_env_file_with_lines
 
     environ = dict(os.environ if environ is None else environ)
     config = Path(config_dir or environ.get("MARKETING_OPS_CONFIG_DIR")
                   or DEFAULT_CONFIG_DIR)
     env_file = config / ".env"
-    file_values: dict[str, str] = {}
+    file_lines: dict[str, tuple[str, int]] = {}
     if env_file.exists() or require_env_file:
-        file_values = parse_env_file(env_file)
+        file_lines = parse_env_file_with_lines(env_file)
+    file_values = {name: value for name, (value, _) in file_lines.items()}
     merged = {**file_values, **environ}
     state = Path(state_dir or merged.get("MARKETING_OPS_STATE_DIR")
                  or DEFAULT_STATE_DIR)
 
-    where = env_file if env_file.exists() else None
+    where = _Origin(env_file if env_file.exists() else None,
+                    {name: line for name, (_, line) in file_lines.items()
+                     if name not in environ})
     settings = Settings(
         config_dir=config,
         state_dir=state,
         env=merged,
-        env_file=where,
+        env_file=where.path,
         # Publishing is off until the operator turns it on on purpose.
         publish_enabled=_flag(merged, "PUBLISH_ENABLED", False, where),
         dry_run=_flag(merged, "DRY_RUN", False, where),
@@ -125,6 +128,20 @@ def load_settings(config_dir: str | Path | None = None,
     return settings
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """Where each value came from, to locate a refused one: the .env and
+    its line, or (for values from the process environment) nowhere."""
+    path: Path | None
+    lines: Mapping[str, int]
+
+    def error(self, name: str, message: str) -> ConfigError:
+        line = self.lines.get(name)
+        if line is None:
+            return ConfigError(f"{message} (set in the environment)")
+        return ConfigError(message, self.path, line)
+
+
 def _flag(env, name, default, where) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -138,8 +155,8 @@ def _flag(env, name, default, where) -> bool:
     if "#" in raw:
         hint = (" — systemd keeps a trailing '# ...' as part of the value, "
                 "so put comments on their own line")
-    raise ConfigError(f"{name}={raw!r} is not a boolean; use true or "
-                      f"false{hint}", where)
+    raise where.error(name, f"{name}={raw!r} is not a boolean; use true "
+                            f"or false{hint}")
 
 
 def _count(env, name, default, where) -> int:
@@ -151,6 +168,6 @@ def _count(env, name, default, where) -> int:
     except ValueError:
         value = -1
     if value < 0:
-        raise ConfigError(f"{name}={raw!r} is not a whole number of 0 or "
-                          "more; set it to e.g. 1", where)
+        raise where.error(name, f"{name}={raw!r} is not a whole number of "
+                                "0 or more; set it to e.g. 1")
     return value

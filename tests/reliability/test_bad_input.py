@@ -109,11 +109,6 @@ def test_env_file_never_raises_anything_but_one_config_error(tmp_path_factory,
             message.startswith(str(folder)), message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known shortcoming: a .env value the settings refuse (a flag that is "
-    "not a boolean, a negative budget) is reported as 'path: message' "
-    "without its line, because load_settings sees the merged values, not "
-    "the lines they came from"))
 def test_bad_env_value_names_its_line(tmp_path):
     (tmp_path / ".env").write_text("GITHUB_OWNER=me\nPUBLISH_ENABLED=maybe\n")
     with pytest.raises(ConfigError) as caught:

@@ -50,3 +50,16 @@ def test_secret_values_include_the_webhook_token(tmp_path):
     settings = load_settings(tmp_path, tmp_path, env)
     assert "tok3nSECRET" in settings.secret_values()
     assert "someone" not in settings.secret_values()
+
+
+def test_refused_value_from_the_file_names_its_line(tmp_path):
+    write_env(tmp_path, "GITHUB_OWNER=me\nDRY_RUN=perhaps\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, tmp_path, {})
+    assert str(caught.value).startswith(f"{tmp_path}/.env:2: DRY_RUN=")
+
+
+def test_refused_value_from_the_environment_says_so(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, tmp_path, {"DRY_RUN": "perhaps"})
+    assert "(set in the environment)" in str(caught.value)
