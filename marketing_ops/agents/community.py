@@ -104,6 +104,9 @@ class CommunitySummary(RunSummary):
     items_title = "Replies"
     stopped_title = "Replies stopped"
 
+    def report_extra(self) -> dict[str, Any]:
+        return {"reads": self.reads}
+
     def section_lines(self) -> list[str]:
         return ["Mentions read:"] + [
             f"  {read['platform']:<9} {read['status']:<9} {read['detail']}"

@@ -38,9 +38,11 @@ logger = logging.getLogger(__name__)
 
 #: How far back the policy looks for earlier posts (no-repeat windows).
 RECENT_POSTS_DAYS = 60
+#: Policy rule kinds that read earlier posts.
+HISTORY_RULES = frozenset({"no_repeat", "min_interval"})
 
 
-@dataclass
+@dataclass(slots=True)
 class PostResult:
     draft: str
     platform: str
@@ -71,11 +73,6 @@ class RunSummary:
         if any(p.status in bad for p in self.posts + self.reconciled):
             return 1
         return 0
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["exit_code"] = self.exit_code
-        return data
 
     #: How the summary names what the run sends, and a stop.
     items_title = "Posts"
@@ -115,6 +112,10 @@ class RunSummary:
         return ["Drafts with errors (skipped, left in place):"] + [
             f"  {error}" for error in self.draft_errors]
 
+    def report_extra(self) -> dict[str, Any]:
+        """What this kind of run adds to its JSON report."""
+        return {}
+
     @staticmethod
     def item_line(post: PostResult) -> str:
         tail = post.permalink or post.reason
@@ -146,6 +147,9 @@ class Distribution:
             schedule.get("budget_window", "day")))
         self._dry_run_used: dict[str, int] = {}
         self._history: dict[str, list[tuple[datetime, str]]] = {}
+        self._policy_looks_back = any(
+            rule.get("kind") in HISTORY_RULES
+            for rule in (config.policy or {}).get("rules", []))
 
     # -- the run ------------------------------------------------------------
 
@@ -375,7 +379,11 @@ class Distribution:
     def history(self, platform: str) -> list[tuple[datetime, str]]:
         """Earlier posts on ``platform`` for the policy's no-repeat and
         minimum-interval rules: the ledger's, read once per run, plus what
-        this run has posted since."""
+        this run has posted since.  Empty (and never kept) when the policy
+        has no rule that looks back, so a long run does not carry the text
+        of every post it made."""
+        if not self._policy_looks_back:
+            return []
         if platform not in self._history:
             from marketing_ops.safety.policy import ledger_history
             self._history[platform] = ledger_history(
@@ -433,17 +441,37 @@ def _preview(rendered) -> str:
 
 
 def write_report(settings, summary: RunSummary) -> Path:
-    """The run's JSON report, written atomically to ``reports/``."""
+    """The run's JSON report, written atomically to ``reports/``.
+
+    Written a post at a time, each part redacted on its own: a run over a
+    long queue would otherwise hold the whole report three times over (the
+    dictionary, its JSON text, the redacted copy) at its memory peak."""
     from marketing_ops.redact import redact
 
     folder = Path(settings.state_dir) / "reports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"run-{summary.run_id}.json"
     summary.report_path = str(path)
-    text = redact(json.dumps(summary.as_dict(), indent=2, default=str),
-                  settings.secret_values())
+    secrets = settings.secret_values()
+
+    def dump(value) -> str:
+        return redact(json.dumps(value, default=str), secrets)
+
+    head = {name: getattr(summary, name) for name in
+            ("run_id", "agent", "mode", "started_at", "finished_at",
+             "stopped", "report_path")}
+    head["exit_code"] = summary.exit_code
+    head["preflight"] = [asdict(result) for result in summary.preflight]
+    head["reconciled"] = [asdict(post) for post in summary.reconciled]
+    head["draft_errors"] = summary.draft_errors
+    head.update(summary.report_extra())
+
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(text + "\n", encoding="utf-8")
+    with open(temporary, "w", encoding="utf-8") as out:
+        out.write(dump(head)[:-1] + ', "posts": [')
+        for index, post in enumerate(summary.posts):
+            out.write(("\n  " if index == 0 else ",\n  ") + dump(asdict(post)))
+        out.write("\n]}\n")
     os.replace(temporary, path)
     return path
 
