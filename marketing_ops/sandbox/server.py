@@ -356,7 +356,12 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
-        self._dispatch()
+        try:
+            self._dispatch()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (its timeout ran out during an injected
+            # delay): nothing to answer, and nothing worth a traceback.
+            self.close_connection = True
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
