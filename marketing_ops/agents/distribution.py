@@ -506,7 +506,9 @@ def build_plan(settings, config, ledger, *, now: datetime | None = None
             previous, outcome = budget.latest_attempt(
                 ledger.conn, platform, draft.id, "post")
             if previous is not None and outcome in ("success", "unknown"):
-                row["action"] = f"nothing (already {outcome})"
+                row["action"] = ("nothing (already published)"
+                                 if outcome == "success" else
+                                 "nothing (outcome unknown: check by hand)")
                 continue
             if not draft.is_due(now):
                 row["action"] = "nothing yet (not_before is later)"
@@ -536,10 +538,10 @@ def build_plan(settings, config, ledger, *, now: datetime | None = None
                 row["action"] = f"hold ({stopped})"
             elif breaker is not None and breaker.cooling_down(now):
                 row["action"] = "skip (circuit breaker open)"
-            elif not verdict.allowed:
-                row["action"] = "block (policy)"
             elif used >= limit:
                 row["action"] = "hold (budget used up)"
+            elif not verdict.allowed:
+                row["action"] = "block (policy)"
             else:
                 row["action"] = ("publish (dry run)" if settings.dry_run
                                  else "publish")
