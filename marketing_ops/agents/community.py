@@ -60,7 +60,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from marketing_ops.agents.distribution import (PostResult, RunSummary,
-                                               write_report)
+                                               close_run)
 from marketing_ops.moltbook import utc_now
 from marketing_ops.safety import budget
 from marketing_ops.safety.killswitch import stop_reason
@@ -677,23 +677,8 @@ class Community:
                            **fields)
 
     def finish(self) -> CommunitySummary:
-        self.summary.finished_at = utc_now()
-        self.summary.report_path = str(write_report(self.settings,
-                                                    self.summary))
-        counts: dict[str, int] = {}
-        for reply in self.summary.posts:
-            counts[reply.status] = counts.get(reply.status, 0) + 1
-        self.record("RUN_SUMMARY",
-                    "success" if self.summary.exit_code == 0 else "failed",
-                    "community run finished: " + (", ".join(
-                        f"{n} {s}" for s, n in sorted(counts.items()))
-                        or "no replies"),
-                    details={"replies": [asdict(r) for r in
-                                         self.summary.posts],
-                             "reads": self.summary.reads,
-                             "stopped": self.summary.stopped,
-                             "report": self.summary.report_path})
-        return self.summary
+        return close_run(self.settings, self.ledger, self.summary,
+                         idle="no replies")
 
 
 def run_community(settings, config, ledger, *, dry_run: bool,

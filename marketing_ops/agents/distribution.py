@@ -95,15 +95,20 @@ class RunSummary:
             out.extend(self.item_line(p) for p in self.posts)
         elif not self.stopped:
             out.append(f"{self.items_title}: none")
-        counts: dict[str, int] = {}
-        for post in self.posts:
-            counts[post.status] = counts.get(post.status, 0) + 1
+        counts = self.counts()
         if counts:
             out.append("Totals: " + ", ".join(f"{n} {s}" for s, n in
                                               sorted(counts.items())))
         if self.report_path:
             out.append(f"Report: {self.report_path}")
         return out
+
+    def counts(self) -> dict[str, int]:
+        """How many items ended in each status."""
+        counts: dict[str, int] = {}
+        for post in self.posts:
+            counts[post.status] = counts.get(post.status, 0) + 1
+        return counts
 
     def section_lines(self) -> list[str]:
         """What this kind of run adds before its items."""
@@ -410,25 +415,25 @@ class Distribution:
                            **fields)
 
     def finish(self) -> RunSummary:
-        self.summary.finished_at = utc_now()
-        self.summary.report_path = str(write_report(self.settings,
-                                                    self.summary))
-        counts: dict[str, int] = {}
-        for post in self.summary.posts:
-            counts[post.status] = counts.get(post.status, 0) + 1
-        self.record("RUN_SUMMARY",
-                    "success" if self.summary.exit_code == 0 else "failed",
-                    f"{self.agent} run finished: " + (", ".join(
-                        f"{n} {s}" for s, n in sorted(counts.items()))
-                        or "nothing to post"),
-                    # Counts, not every post: each post has its own events
-                    # already and the report lists them all; a copy here
-                    # made a 10,000-draft run's last event megabytes long
-                    # and its memory peak about half again as high.
-                    details={"counts": counts,
-                             "stopped": self.summary.stopped,
-                             "report": self.summary.report_path})
-        return self.summary
+        return close_run(self.settings, self.ledger, self.summary,
+                         idle="nothing to post")
+
+
+def close_run(settings, ledger, summary: RunSummary, *, idle: str):
+    """End a run: the JSON report, then the RUN_SUMMARY event.  The event
+    holds counts, not every item: each item has its own events already and
+    the report lists them all; a copy here made a 10,000-draft run's last
+    event megabytes long and its memory peak half again as high."""
+    summary.finished_at = utc_now()
+    write_report(settings, summary)
+    counts = summary.counts()
+    ledger.record(action="RUN_SUMMARY",
+                  status="success" if summary.exit_code == 0 else "failed",
+                  message=f"{summary.agent} run finished: " + (", ".join(
+                      f"{n} {s}" for s, n in sorted(counts.items())) or idle),
+                  details={"counts": counts, "stopped": summary.stopped,
+                           "report": summary.report_path})
+    return summary
 
 
 def _verdict_text(verdict) -> str:
