@@ -185,6 +185,32 @@ class Connector:
         self.settings = settings
         self.config = dict(platform_config or {})
         self.timeout = timeout
+        self._http = None
+
+    @property
+    def http(self):
+        """The connector's HTTP client, made on first use, so that building
+        a connector costs nothing and loads no HTTP library."""
+        if self._http is None:
+            from marketing_ops.platforms.http import HttpClient
+
+            self._http = HttpClient(
+                self.name, timeout=self.timeout, secrets=self.secrets(),
+                rate_limit=self.read_rate_limit, **self.http_options())
+            self.prepare_session(self._http.session)
+        return self._http
+
+    def read_rate_limit(self, status, headers, payload):
+        """The platform's rate-limit signal in an answer, as a
+        ``platforms.http.Limit``, or None (see ``platforms.http``)."""
+        return None
+
+    def http_options(self) -> dict[str, Any]:
+        """Extra HttpClient arguments (a platform-specific User-Agent)."""
+        return {}
+
+    def prepare_session(self, session) -> None:
+        """Add the platform's authentication and standing headers."""
 
     # -- credentials --------------------------------------------------------
 

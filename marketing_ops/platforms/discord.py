@@ -44,18 +44,10 @@ class DiscordConnector(Connector):
         super().__init__(settings, platform_config, timeout=timeout)
         self.api_url = self.config.get(
             "api_url", "https://discord.com/api").rstrip("/")
-        self._http = None
         self._webhook: dict | None = None
 
-    @property
-    def http(self):
-        if self._http is None:
-            from marketing_ops.platforms.http import HttpClient
-
-            self._http = HttpClient(self.name, timeout=self.timeout,
-                                    secrets=self.secrets(),
-                                    rate_limit=rate_limit)
-        return self._http
+    def read_rate_limit(self, status, headers, payload):
+        return rate_limit(status, headers, payload)
 
     def webhook_url(self) -> str | None:
         match = _WEBHOOK.search(self.credential("DISCORD_WEBHOOK_URL"))

@@ -100,24 +100,18 @@ class GitHubConnector(Connector):
                                         "Announcements")
         self.owner = self.credential("GITHUB_OWNER")
         self.repo = self.credential("GITHUB_REPO")
-        self._http = None
         self._login: str | None = None
         self._repository: dict[str, Any] | None = None
 
-    @property
-    def http(self):
-        if self._http is None:
-            from marketing_ops.platforms.http import HttpClient
+    def read_rate_limit(self, status, headers, payload):
+        return rate_limit(status, headers, payload)
 
-            self._http = HttpClient(self.name, timeout=self.timeout,
-                                    secrets=self.secrets(),
-                                    rate_limit=rate_limit)
-            self._http.session.headers.update({
-                "Authorization": f"Bearer {self.credential('GITHUB_TOKEN')}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": self.API_VERSION,
-            })
-        return self._http
+    def prepare_session(self, session) -> None:
+        session.headers.update({
+            "Authorization": f"Bearer {self.credential('GITHUB_TOKEN')}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": self.API_VERSION,
+        })
 
     # -- preflight -----------------------------------------------------------
 

@@ -91,7 +91,6 @@ class RedditConnector(Connector):
         self.username = self.credential("REDDIT_USERNAME")
         self.subreddit = self.credential("REDDIT_SUBREDDIT") \
             .removeprefix("r/").removeprefix("/r/")
-        self._http = None
         self._token: str | None = None
         self._token_expires = 0.0
 
@@ -100,16 +99,11 @@ class RedditConnector(Connector):
         return (f"python:{self.app_id}:v{__version__} "
                 f"(by /u/{self.username})")
 
-    @property
-    def http(self):
-        if self._http is None:
-            from marketing_ops.platforms.http import HttpClient
+    def read_rate_limit(self, status, headers, payload):
+        return rate_limit(status, headers, payload)
 
-            self._http = HttpClient(self.name, timeout=self.timeout,
-                                    secrets=self.secrets(),
-                                    rate_limit=rate_limit,
-                                    user_agent=self.user_agent)
-        return self._http
+    def http_options(self) -> dict:
+        return {"user_agent": self.user_agent}
 
     # -- token -------------------------------------------------------------------
 

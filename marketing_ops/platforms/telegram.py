@@ -70,19 +70,11 @@ class TelegramConnector(Connector):
             "api_url", "https://api.telegram.org").rstrip("/")
         self.parse_mode = self.config.get("parse_mode", "HTML")
         self.channel = self.credential("TELEGRAM_CHANNEL_ID")
-        self._http = None
         self._me: dict | None = None
         self._chat: dict | None = None
 
-    @property
-    def http(self):
-        if self._http is None:
-            from marketing_ops.platforms.http import HttpClient
-
-            self._http = HttpClient(self.name, timeout=self.timeout,
-                                    secrets=self.secrets(),
-                                    rate_limit=rate_limit)
-        return self._http
+    def read_rate_limit(self, status, headers, payload):
+        return rate_limit(status, headers, payload)
 
     def _call(self, method: str, params: dict | None = None, *,
               write: bool = False):

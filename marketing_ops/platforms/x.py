@@ -57,25 +57,19 @@ class XConnector(Connector):
         # Instance attributes: they depend on configuration.
         self.can_read_mentions = self.mentions_enabled
         self.can_reconcile = self.live_reconcile
-        self._http = None
 
-    @property
-    def http(self):
-        if self._http is None:
-            from requests_oauthlib import OAuth1
+    def read_rate_limit(self, status, headers, payload):
+        return rate_limit(status, headers, payload)
 
-            from marketing_ops.platforms.http import HttpClient
+    def prepare_session(self, session) -> None:
+        from requests_oauthlib import OAuth1
 
-            self._http = HttpClient(self.name, timeout=self.timeout,
-                                    secrets=self.secrets(),
-                                    rate_limit=rate_limit)
-            self._http.session.auth = OAuth1(
-                self.credential("X_API_KEY"),
-                client_secret=self.credential("X_API_SECRET"),
-                resource_owner_key=self.credential("X_ACCESS_TOKEN"),
-                resource_owner_secret=self.credential("X_ACCESS_SECRET"),
-                signature_type="AUTH_HEADER")
-        return self._http
+        session.auth = OAuth1(
+            self.credential("X_API_KEY"),
+            client_secret=self.credential("X_API_SECRET"),
+            resource_owner_key=self.credential("X_ACCESS_TOKEN"),
+            resource_owner_secret=self.credential("X_ACCESS_SECRET"),
+            signature_type="AUTH_HEADER")
 
     @property
     def user_id(self) -> str | None:
