@@ -290,10 +290,7 @@ class Community:
         self.summary = CommunitySummary(
             run_id=ledger.run_id, agent=AGENT,
             mode="dry-run" if dry_run else "live", started_at=utc_now())
-        schedule = config.schedule or {}
-        self.window_since = budget.iso(budget.window_start(
-            self.now, schedule.get("timezone", "Europe/Berlin"),
-            schedule.get("budget_window", "day")))
+        self.window_since = budget.window_since(config.schedule, self.now)
         days = self.community.get("backlog_days", DEFAULT_BACKLOG_DAYS)
         self.backlog_since = budget.iso(self.now - timedelta(days=days))
         self._dry_run_used: dict[str, int] = {}

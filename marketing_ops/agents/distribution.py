@@ -146,10 +146,7 @@ class Distribution:
         self.summary = RunSummary(
             run_id=ledger.run_id, agent=agent,
             mode="dry-run" if dry_run else "live", started_at=utc_now())
-        schedule = config.schedule or {}
-        self.window_since = budget.iso(budget.window_start(
-            self.now, schedule.get("timezone", "Europe/Berlin"),
-            schedule.get("budget_window", "day")))
+        self.window_since = budget.window_since(config.schedule, self.now)
         self._dry_run_used: dict[str, int] = {}
         self._history: dict[str, list[tuple[datetime, str]]] = {}
         self._policy_looks_back = any(
@@ -493,10 +490,7 @@ def build_plan(settings, config, ledger, *, now: datetime | None = None
     from marketing_ops.safety import circuit
 
     now = now or datetime.now(timezone.utc)
-    schedule = config.schedule or {}
-    since = budget.iso(budget.window_start(
-        now, schedule.get("timezone", "Europe/Berlin"),
-        schedule.get("budget_window", "day")))
+    since = budget.window_since(config.schedule, now)
     stopped = stop_reason(settings)
     drafts, errors = load_drafts_lenient(settings)
     planner = Distribution(settings, config, ledger, agent="plan",

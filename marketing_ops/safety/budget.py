@@ -54,6 +54,14 @@ def window_start(now: datetime, tz_name: str = "Europe/Berlin",
     return midnight.astimezone(timezone.utc)
 
 
+def window_since(schedule: dict | None, now: datetime) -> str:
+    """The start of the current budget window, as the ledger's time text,
+    from ``schedule.yaml``'s time zone and ``budget_window``."""
+    schedule = schedule or {}
+    return iso(window_start(now, schedule.get("timezone", "Europe/Berlin"),
+                            schedule.get("budget_window", "day")))
+
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
