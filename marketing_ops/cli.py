@@ -87,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("drafts", "marketing_ops.drafts:command_drafts",
             "list drafts and their state per platform")
+    resolve = command("resolve", "marketing_ops.views:command_resolve",
+                      "after checking the platform by hand, settle a post "
+                      "or reply whose outcome is unknown")
+    resolve.add_argument("subject", help="draft id (or mention:PLATFORM:ID)")
+    resolve.add_argument("platform")
+    answer = resolve.add_mutually_exclusive_group(required=True)
+    answer.add_argument("--posted", metavar="URL",
+                        help="it went out: its permalink")
+    answer.add_argument("--not-posted", action="store_true",
+                        help="it did not go out: let the next run try again")
     plan = command("plan", "marketing_ops.agents.distribution:command_plan",
                    "show what the next run would do; changes nothing")
     plan.add_argument("--json", action="store_true")

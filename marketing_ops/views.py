@@ -64,6 +64,45 @@ def command_log(args) -> int:
     return 0
 
 
+def command_resolve(args) -> int:
+    """``marketing-ops resolve SUBJECT PLATFORM --posted URL|--not-posted``:
+    a person's answer to an unknown outcome."""
+    from marketing_ops.safety.budget import latest_attempt
+
+    settings = settings_from(args)
+    if not settings.ledger_path.exists():
+        raise ConfigError("the ledger has no runs yet; nothing to resolve")
+    who = operator_name()
+    with open_ledger(settings, agent="operator") as ledger:
+        intent = None
+        for kind in ("post", "reply"):
+            attempt, outcome = latest_attempt(ledger.conn, args.platform,
+                                              args.subject, kind)
+            if outcome == "unknown":
+                intent = attempt
+        if intent is None:
+            raise ConfigError(
+                f"{args.subject} on {args.platform} has no unknown outcome "
+                "to resolve; see marketing-ops drafts")
+        if args.posted:
+            ledger.record(action="RECONCILED", status="success",
+                          platform=args.platform, draft=args.subject,
+                          permalink=args.posted,
+                          details={"intent_id": intent["id"]},
+                          message=f"{who} checked by hand: it went out")
+            print(f"Recorded: {args.subject} is on {args.platform} "
+                  f"({args.posted}); it will not be posted again.")
+        else:
+            ledger.record(action="RECONCILED", status="failed",
+                          platform=args.platform, draft=args.subject,
+                          details={"intent_id": intent["id"]},
+                          message=f"{who} checked by hand: it did not go "
+                                  "out; the next run may try again")
+            print(f"Recorded: {args.subject} did not go out on "
+                  f"{args.platform}; the next run will try again.")
+    return 0
+
+
 # -- events ---------------------------------------------------------------
 
 def parse_since(text: str | None) -> str | None:

@@ -90,7 +90,15 @@ def budget_used(conn, platform: str, kind: str, since: str) -> int:
         "AND i.platform = ? AND i.action = ? AND i.ts >= ?",
         (platform, RESULT_ACTION[kind], since,
          platform, INTENT_ACTION[kind], since)).fetchone()[0]
-    return intents - refused
+    # Unknown outcomes a person has since found did not go out (rare).
+    not_posted = conn.execute(
+        "SELECT count(*) FROM events r JOIN events i "
+        "  ON i.id = json_extract(r.details, '$.intent_id') "
+        "WHERE r.platform = ? AND r.action = 'RECONCILED' "
+        "AND r.status = 'failed' AND r.ts >= ? "
+        "AND i.action = ? AND i.ts >= ?",
+        (platform, since, INTENT_ACTION[kind], since)).fetchone()[0]
+    return intents - refused - not_posted
 
 
 def latest_attempt(conn, platform: str, subject: str, kind: str
@@ -105,9 +113,21 @@ def latest_attempt(conn, platform: str, subject: str, kind: str
     if row is None:
         return None, None
     result = conn.execute(
-        "SELECT status FROM events WHERE dedupe_key = ?",
+        "SELECT id, status FROM events WHERE dedupe_key = ?",
         (f"result:{row['id']}",)).fetchone()
-    return dict(row), (result["status"] if result else None)
+    if result is None:
+        return dict(row), None
+    if result["status"] != "unknown":
+        return dict(row), result["status"]
+
+    # An unknown outcome stays unknown until a person has looked
+    # (``marketing-ops resolve``): "it went out" settles it as success,
+    # "it did not" as failed, which lets the next run try again.
+    verdict = conn.execute(
+        "SELECT status FROM events WHERE draft = ? AND platform = ? "
+        "AND action = 'RECONCILED' AND id > ? ORDER BY id DESC LIMIT 1",
+        (subject, platform, result["id"])).fetchone()
+    return dict(row), (verdict["status"] if verdict else "unknown")
 
 
 def claim(ledger, *, platform: str, subject: str, kind: str, limit: int,

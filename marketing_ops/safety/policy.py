@@ -129,15 +129,25 @@ class PolicyContext:
 def ledger_history(ledger, platform: str, now: datetime, kind: str,
                    lookback: timedelta) -> list[tuple[datetime, str]]:
     since = (now - lookback).astimezone(timezone.utc)
+    since_text = since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Unknown outcomes that a person has since found did not go out.
+    not_posted = {(e.get("details") or {}).get("intent_id")
+                  for e in ledger.query(platform=platform,
+                                        action="RECONCILED", status="failed",
+                                        since=since_text)
+                  if isinstance(e.get("details"), dict)}
     posts = []
     for event in ledger.query(platform=platform, action="PLATFORM_RESULT",
-                              since=since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")):
+                              since=since_text):
         if event["status"] not in ("success", "unknown"):
             continue
         details = event.get("details") or {}
         if not isinstance(details, dict):
             details = {}
         if details.get("kind", "post") != kind:
+            continue
+        if event["status"] == "unknown" and \
+                details.get("intent_id") in not_posted:
             continue
         at = datetime.fromisoformat(event["ts"].replace("Z", "+00:00"))
         posts.append((at, str(details.get("plain_text") or "")))

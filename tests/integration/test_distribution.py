@@ -260,3 +260,66 @@ def test_latest_release_is_announced_once_never_twice(workspace, sandbox):
     assert not [p for p in second.posts if p.status == "published"]
     assert len(events(settings, action="RELEASE_CHECK",
                       status="success")) == 2
+
+
+def test_an_unknown_outcome_waits_for_a_person_then_follows_the_answer(
+        workspace, sandbox):
+    """A cut connection leaves telegram unknown; nothing retries it until
+    an operator says what they found."""
+    import subprocess
+    import sys
+
+    from marketing_ops.safety import circuit
+
+    settings, config = workspace()
+    sandbox.inject("telegram", "publish", "cut_after_record")
+    run(settings, config)
+    sandbox.reset()                       # the channel lost the post
+    with Moltbook(settings.ledger_path) as ledger:
+        circuit.reset_breaker(settings, ledger, "telegram", "test")
+
+    def resolve(*answer):
+        return subprocess.run(
+            [sys.executable, "-m", "marketing_ops.cli", "--config-dir",
+             str(settings.config_dir), "resolve", "launch-v1", "telegram",
+             *answer], capture_output=True, text=True, timeout=60)
+
+    waiting = run(settings, config)
+    assert ("launch-v1", "telegram") not in by_key(waiting)
+    assert sandbox.posts_for("telegram") == []
+
+    answered = resolve("--not-posted")
+    assert answered.returncode == 0, answered.stderr
+    again = run(settings, config)
+    assert by_key(again)[("launch-v1", "telegram")].status == "published", \
+        by_key(again)[("launch-v1", "telegram")]
+    assert len(sandbox.posts_for("telegram")) == 1
+
+    refused = resolve("--not-posted")
+    assert refused.returncode == 2 and "no unknown outcome" in refused.stderr
+
+
+def test_resolving_an_unknown_outcome_as_posted_settles_it(workspace,
+                                                          sandbox):
+    import subprocess
+    import sys
+
+    from marketing_ops.drafts import draft_states, load_drafts
+
+    settings, config = workspace()
+    sandbox.inject("discord", "publish", "cut_after_record")
+    run(settings, config)
+    answered = subprocess.run(
+        [sys.executable, "-m", "marketing_ops.cli", "--config-dir",
+         str(settings.config_dir), "resolve", "follow-up-tips", "discord",
+         "--posted", "https://discord.com/channels/1/2/3"],
+        capture_output=True, text=True, timeout=60)
+    assert answered.returncode == 0, answered.stderr
+
+    with Moltbook(settings.ledger_path) as ledger:
+        states = draft_states(ledger, load_drafts(settings))
+    state = states[("follow-up-tips", "discord")]
+    assert state.name == "published"
+    assert state.permalink == "https://discord.com/channels/1/2/3"
+    run(settings, config)
+    assert len(sandbox.posts_for("discord")) == 1
