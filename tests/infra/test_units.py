@@ -75,7 +75,8 @@ def test_timer_is_enabled_and_waiting(host, agent):
 
 
 # The orchestrator is left out: test_runs.py starts it on purpose. By the
-# time this runs, the scenario has converged several times.
+# time this runs, the scenario has converged twice (converge, idempotence);
+# test_playbook.py checks the same after a rerun that restarts a timer.
 @pytest.mark.parametrize("agent", ["community", "partnerships"])
 def test_service_is_not_started_by_the_deployment(host, agent):
     # Oneshot jobs run only from their timers; converging must not run one.
