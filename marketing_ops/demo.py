@@ -68,7 +68,8 @@ def command_demo(args) -> int:
             print(f"Sandbox running at {sandbox.url} (fake GitHub, "
                   "Telegram, X, Reddit and Discord on this machine).")
             print(f"Throwaway configuration in {config_dir}\n")
-            exit_code = run_demo(config_dir, workdir / "state", sandbox)
+            exit_code = run_demo(config_dir, workdir / "state", sandbox,
+                                 kept=bool(args.keep))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -122,7 +123,8 @@ def _quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-def run_demo(config_dir: Path, state_dir: Path, sandbox) -> int:
+def run_demo(config_dir: Path, state_dir: Path, sandbox,
+             kept: bool = False) -> int:
     from marketing_ops.agents import run_agent
     from marketing_ops.config import load_config
     from marketing_ops.config.settings import load_settings
@@ -137,7 +139,11 @@ def run_demo(config_dir: Path, state_dir: Path, sandbox) -> int:
             settings, agent="orchestrator", run_id=run_id) as ledger:
         summary = run_agent("orchestrator", settings, config, ledger,
                             dry_run=False)
-        print("\n".join(summary.lines()))
+        lines = summary.lines()
+        if not kept:
+            # The throwaway folder, report included, is gone after the demo.
+            lines = [line for line in lines if not line.startswith("Report:")]
+        print("\n".join(lines))
         print()
         print(f"The sandbox recorded {len(sandbox.posts)} post(s):")
         for post in sandbox.posts:
