@@ -548,8 +548,7 @@ class Community:
             outcome = Outcome.unknown(NETWORK_ERROR,
                                       f"connector error: {exc}")
 
-        status = {"published": "success", "failed": "failed",
-                  "unknown": "unknown"}[outcome.status]
+        status = budget.LEDGER_STATUS[outcome.status]
         message = (f"replied to {mention.author} on {platform}"
                    if status == "success" else
                    f"{outcome.status}: {outcome.detail}")

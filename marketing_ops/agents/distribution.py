@@ -294,8 +294,7 @@ class Distribution:
             outcome = Outcome.unknown("NETWORK_ERROR",
                                       f"connector error: {exc}")
 
-        status = {"published": "success", "failed": "failed",
-                  "unknown": "unknown"}[outcome.status]
+        status = budget.LEDGER_STATUS[outcome.status]
         message = (f"published {subject} on {platform}"
                    if outcome.status == "published" else
                    f"{outcome.status}: {outcome.detail}")

@@ -21,6 +21,9 @@ from typing import Any
 #: Intent and result actions per kind of message.
 INTENT_ACTION = {"post": "PUBLISH_INTENT", "reply": "REPLY_INTENT"}
 RESULT_ACTION = {"post": "PLATFORM_RESULT", "reply": "REPLY_RESULT"}
+#: A connector's outcome as the status its result event carries.
+LEDGER_STATUS = {"published": "success", "failed": "failed",
+                 "unknown": "unknown"}
 
 
 @dataclass(frozen=True)
